@@ -1,0 +1,10 @@
+import GRDB
+import PostgresNIO
+import Hummingbird
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import GRPCProtobuf
+import NIOSSL
+import Prometheus
+import ServiceLifecycle
+import Yams
