@@ -119,17 +119,26 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // What the command line does, as a library: operations and their reports (text and JSON).
+        .target(
+            name: "MatryoshkaCLI",
+            dependencies: [
+                "SPIFFE", "Authority",
+                .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
         // The one executable: argument parsing only.
         .executableTarget(
             name: "matryoshka",
             dependencies: [
-                "SPIFFE", "Authority", "WorkloadAPI", "Server", "Agent",
+                "SPIFFE", "Authority", "WorkloadAPI", "Server", "Agent", "MatryoshkaCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "SPIFFETests", dependencies: ["SPIFFE", "Authority"], resources: [.copy("testdata")]),
         .testTarget(name: "AuthorityTests", dependencies: ["Authority", "SPIFFE"]),
+        .testTarget(name: "MatryoshkaCLITests", dependencies: ["MatryoshkaCLI", "SPIFFE", "Authority"]),
         .testTarget(name: "WorkloadAPITests", dependencies: ["WorkloadAPI", "SPIFFE", "Authority"]),
         .testTarget(name: "TPMTests", dependencies: ["TPM"]),
     ]

@@ -1,0 +1,118 @@
+/// A SPIFFE ID: `spiffe://<trust domain>/<path>`, validated per the SPIFFE-ID specification.
+///
+/// Values of this type are always valid: the trust domain is lower case `[a-z0-9.-_]`, path
+/// segments are `[a-zA-Z0-9.-_]`, there are no empty, `.` or `..` segments, no trailing slash,
+/// no port, user info, query or fragment, and the whole ID is at most 2048 bytes.
+public struct SPIFFEID: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
+    /// The longest SPIFFE ID the specification requires implementations to support.
+    public static let maximumLength = 2048
+    static let schemePrefix = "spiffe://"
+
+    /// The trust domain the ID belongs to.
+    public let trustDomain: TrustDomain
+    /// The path, either empty or starting with `/` (e.g. `/ci/runner`).
+    public let path: String
+
+    /// Parses a SPIFFE ID strictly.
+    ///
+    /// - Throws: ``SPIFFEIDError`` naming the rule that was broken.
+    public init(_ string: String) throws(SPIFFEIDError) {
+        if string.isEmpty { throw .empty }
+        if string.utf8.count > Self.maximumLength { throw .tooLong(length: string.utf8.count) }
+        guard string.hasPrefix(Self.schemePrefix) else {
+            let scheme = string.range(of: "://").map { String(string[..<$0.lowerBound]) } ?? ""
+            throw .wrongScheme(found: scheme)
+        }
+        let rest = string.dropFirst(Self.schemePrefix.count)
+        if rest.contains("#") { throw .fragmentNotAllowed }
+        if rest.contains("?") { throw .queryNotAllowed }
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let authority = rest[..<slash]
+        try TrustDomain.validate(name: authority)
+        let path = rest[slash...]
+        try Self.validate(path: path)
+        self.trustDomain = TrustDomain(uncheckedName: authority)
+        self.path = String(path)
+    }
+
+    /// Builds a SPIFFE ID from a trust domain and a path (`/a/b`, or empty for the trust domain's own ID).
+    public init(trustDomain: TrustDomain, path: String) throws(SPIFFEIDError) {
+        try Self.validate(path: Substring(path))
+        let length = Self.schemePrefix.utf8.count + trustDomain.name.utf8.count + path.utf8.count
+        if length > Self.maximumLength { throw .tooLong(length: length) }
+        self.trustDomain = trustDomain
+        self.path = path
+    }
+
+    /// Builds a SPIFFE ID from a trust domain and path segments, each validated.
+    public init(trustDomain: TrustDomain, segments: [String]) throws(SPIFFEIDError) {
+        try self.init(trustDomain: trustDomain, path: segments.map { "/" + $0 }.joined())
+    }
+
+    init(trustDomain: TrustDomain, uncheckedPath: String) {
+        self.trustDomain = trustDomain
+        self.path = uncheckedPath
+    }
+
+    /// The path's segments, e.g. `["ci", "runner"]`.
+    public var segments: [Substring] {
+        path.split(separator: "/", omittingEmptySubsequences: true)
+    }
+
+    /// The ID as a URI string.
+    public var description: String { Self.schemePrefix + trustDomain.name + path }
+
+    /// Whether the ID is in `trustDomain`.
+    public func isMember(of trustDomain: TrustDomain) -> Bool { self.trustDomain == trustDomain }
+
+    /// Whether this ID lies strictly below `ancestor` in the path hierarchy
+    /// (`spiffe://td/a/b` is below `spiffe://td/a`, but `spiffe://td/ab` is not).
+    public func isDescendant(of ancestor: SPIFFEID) -> Bool {
+        guard trustDomain == ancestor.trustDomain, path.count > ancestor.path.count else { return false }
+        return path.hasPrefix(ancestor.path + "/")
+    }
+
+    /// This ID with `segment` appended.
+    public func appending(_ segment: String) throws(SPIFFEIDError) -> SPIFFEID {
+        try SPIFFEID(trustDomain: trustDomain, path: path + "/" + segment)
+    }
+
+    public static func < (lhs: SPIFFEID, rhs: SPIFFEID) -> Bool { lhs.description < rhs.description }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let value = try container.decode(String.self)
+        do {
+            try self.init(value)
+        } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+
+    static func validate(path: Substring) throws(SPIFFEIDError) {
+        if path.isEmpty { return }
+        guard path.first == "/" else { throw .pathMissingLeadingSlash }
+        if path.last == "/" {
+            // A path of just "/" or ending in "/": name the more specific rule for "//".
+            if path.hasSuffix("//") { throw .emptyPathSegment }
+            throw .trailingSlash
+        }
+        for segment in path.dropFirst().split(separator: "/", omittingEmptySubsequences: false) {
+            if segment.isEmpty { throw .emptyPathSegment }
+            if segment == "." || segment == ".." { throw .dotPathSegment(String(segment)) }
+            for scalar in segment.unicodeScalars {
+                switch scalar {
+                case "a"..."z", "A"..."Z", "0"..."9", ".", "-", "_":
+                    continue
+                default:
+                    throw .invalidPathCharacter(Character(scalar), segment: String(segment))
+                }
+            }
+        }
+    }
+}

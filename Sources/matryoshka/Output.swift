@@ -1,0 +1,20 @@
+import ArgumentParser
+import Foundation
+import MatryoshkaCLI
+
+/// Prints a command's result, or its failure as one line on stderr with exit status 1.
+func report<Report>(json: Bool, _ operation: () async throws(CLIError) -> Report, text: (Report) -> String) async throws
+where Report: Encodable {
+    do {
+        let result = try await operation()
+        print(json ? MatryoshkaCLI.ReportFormat.json(result) : text(result), terminator: "")
+    } catch {
+        fail(error)
+    }
+}
+
+/// Writes `error: <message>` to stderr and exits with status 1.
+func fail(_ error: CLIError) -> Never {
+    FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+    Foundation.exit(1)
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import MatryoshkaCLI
+
+struct SVIDCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "svid",
+        abstract: "Work with X509-SVIDs.",
+        subcommands: [Verify.self]
+    )
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify an X509-SVID offline against a trust bundle, per the X509-SVID specification.",
+            discussion: """
+                Checks the leaf (exactly one URI SAN holding a valid SPIFFE ID, cA=false, keyUsage \
+                digitalSignature without keyCertSign/cRLSign), every signing certificate (cA=true, \
+                keyCertSign), validity periods and the path to an authority in the bundle. Prints the \
+                SPIFFE ID and expiry and exits 0, or prints why not and exits 1.
+
+                The bundle may be PEM or DER certificates, a JWKS or a SPIFFE bundle. It is taken to be \
+                the bundle of the SVID's trust domain unless --trust-domain says otherwise.
+                """
+        )
+
+        @Option(name: .long, help: ArgumentHelp("Trust bundle file (PEM, DER or SPIFFE bundle JSON).", valueName: "FILE"))
+        var bundle: String
+
+        @Option(name: .long, help: "Require the SVID to be in this trust domain.")
+        var trustDomain: String?
+
+        @Flag(name: .long, help: "Print the result as JSON.")
+        var json = false
+
+        @Argument(help: ArgumentHelp("The SVID: leaf certificate first, then intermediates (PEM or DER; - for stdin).", valueName: "CERT.pem"))
+        var certificate: String
+
+        func run() async throws {
+            try await report(json: json, { () async throws(CLIError) in
+                try await OfflineVerification.verifyX509SVID(certificatePath: certificate, bundlePath: bundle, trustDomain: trustDomain)
+            }, text: \.text)
+        }
+    }
+}
