@@ -66,7 +66,10 @@ public struct CertificateAuthority: Sendable {
         commonName: String? = nil
     ) throws(AuthorityError) -> CertificateAuthority {
         let key = try SigningKey(generating: keyAlgorithm)
-        let subject = Self.caSubject(trustDomain: trustDomain, commonName: commonName ?? "\(trustDomain) intermediate CA")
+        // Each CA needs its own name: path building goes by issuer name, and a CA named like its
+        // issuer looks self-signed. The default name carries the start of the key's identifier.
+        let keyID = SubjectKeyIdentifier(hash: key.publicKey).keyIdentifier.prefix(6).map { String(format: "%02x", $0) }.joined()
+        let subject = Self.caSubject(trustDomain: trustDomain, commonName: commonName ?? "\(trustDomain) intermediate CA \(keyID)")
         let certificate = try Self.makeCACertificate(
             trustDomain: trustDomain, subjectKey: key.publicKey, subject: subject, issuer: self.certificate.subject,
             issuerKey: self.key, authorityKeyIdentifier: try subjectKeyIdentifier(of: self.certificate),
@@ -77,7 +80,9 @@ public struct CertificateAuthority: Sendable {
     }
 
     /// Whether the CA certificate is its own issuer.
-    public var isSelfSigned: Bool { certificate.subject == certificate.issuer }
+    public var isSelfSigned: Bool {
+        certificate.subject == certificate.issuer && certificate.publicKey.isValidSignature(certificate.signature, for: certificate)
+    }
 
     /// Issues an X509-SVID. The leaf never outlives the CA.
     ///

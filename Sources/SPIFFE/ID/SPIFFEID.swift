@@ -46,6 +46,7 @@ public struct SPIFFEID: Hashable, Sendable, Comparable, CustomStringConvertible,
 
     /// Builds a SPIFFE ID from a trust domain and path segments, each validated.
     public init(trustDomain: TrustDomain, segments: [String]) throws(SPIFFEIDError) {
+        for segment in segments { try Self.validate(segment: segment) }
         try self.init(trustDomain: trustDomain, path: segments.map { "/" + $0 }.joined())
     }
 
@@ -74,7 +75,8 @@ public struct SPIFFEID: Hashable, Sendable, Comparable, CustomStringConvertible,
 
     /// This ID with `segment` appended.
     public func appending(_ segment: String) throws(SPIFFEIDError) -> SPIFFEID {
-        try SPIFFEID(trustDomain: trustDomain, path: path + "/" + segment)
+        try Self.validate(segment: segment)
+        return try SPIFFEID(trustDomain: trustDomain, path: path + "/" + segment)
     }
 
     public static func < (lhs: SPIFFEID, rhs: SPIFFEID) -> Bool { lhs.description < rhs.description }
@@ -92,6 +94,12 @@ public struct SPIFFEID: Hashable, Sendable, Comparable, CustomStringConvertible,
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
+    }
+
+    /// A single segment must not be empty nor smuggle in a `/` (which would add segments).
+    static func validate(segment: String) throws(SPIFFEIDError) {
+        if segment.isEmpty { throw .emptyPathSegment }
+        if segment.contains("/") { throw .invalidPathCharacter("/", segment: segment) }
     }
 
     static func validate(path: Substring) throws(SPIFFEIDError) {

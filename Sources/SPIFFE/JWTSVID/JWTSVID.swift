@@ -41,7 +41,6 @@ public struct JWTSVID: Sendable, Hashable {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         let header = try Self.decodeObject(parts[0], part: "header")
         let claims = try Self.decodeObject(parts[1], part: "payload")
-        guard !parts[2].isEmpty, Base64URL.decode(parts[2]) != nil else { throw .invalidBase64(part: "signature") }
 
         guard case .string(let alg)? = header["alg"] else { throw .missingAlgorithm }
         guard JWTAlgorithmName.allowed.contains(alg) else { throw .unsupportedAlgorithm(alg) }
@@ -56,6 +55,8 @@ public struct JWTSVID: Sendable, Hashable {
             throw .criticalHeaders(names)
         }
         guard case .string(let kid)? = header["kid"], !kid.isEmpty else { throw .missingKeyID }
+        // After the header rules, so an unsigned `alg: none` token is refused for its algorithm.
+        guard !parts[2].isEmpty, Base64URL.decode(parts[2]) != nil else { throw .invalidBase64(part: "signature") }
 
         guard let sub = claims["sub"] else { throw .missingClaim("sub") }
         guard case .string(let subject) = sub else { throw .invalidClaim("sub", reason: "not a string") }

@@ -29,6 +29,16 @@ public struct X509SVIDVerifier: Sendable {
         for intermediate in certificates.dropFirst() {
             try X509SVIDSigningCertificatePolicy.check(intermediate)
         }
+        // swift-certificates reports a certificate with a critical extension no policy handles as
+        // "no chain found"; name the extension instead.
+        let handled = RFC5280Policy().verifyingCriticalExtensions
+            + X509SVIDLeafPolicy(trustDomain: spiffeID.trustDomain).verifyingCriticalExtensions
+        for certificate in certificates {
+            if let unhandled = certificate.extensions.first(where: { $0.critical && !handled.contains($0.oid) }) {
+                throw .chainPolicyFailure(
+                    "certificate '\(certificate.subject)' has critical extension \(unhandled.oid), which SPIFFE verification does not support")
+            }
+        }
         let bundle: X509Bundle
         do {
             bundle = try bundles.x509Bundle(for: spiffeID.trustDomain)

@@ -1,0 +1,152 @@
+import Authority
+import Crypto
+import Foundation
+import SPIFFE
+import SwiftASN1
+import Testing
+import X509
+import _CryptoExtras
+
+@Suite("Certificate authority: roots, intermediates, loading")
+struct CertificateAuthorityTests {
+    @Test("root for each key algorithm", arguments: KeyAlgorithm.allCases)
+    func root(_ algorithm: KeyAlgorithm) throws {
+        let now = TestValues.wholeSeconds()
+        let ca = try CertificateAuthority.createRoot(trustDomain: TestValues.trustDomain, keyAlgorithm: algorithm, ttl: .seconds(7200), now: now)
+        let certificate = ca.certificate
+        #expect(ca.key.algorithm == algorithm)
+        #expect(certificate.publicKey == ca.key.publicKey)
+        #expect(certificate.signatureAlgorithm == ca.key.signatureAlgorithm)
+        #expect(ca.isSelfSigned)
+        #expect(ca.upstreamChain.isEmpty)
+        #expect(certificate.subject == certificate.issuer)
+        #expect(certificate.publicKey.isValidSignature(certificate.signature, for: certificate))
+        // cA=true, critical.
+        #expect(try certificate.extensions.basicConstraints == .isCertificateAuthority(maxPathLength: nil))
+        #expect(certificate.isCritical(.X509ExtensionID.basicConstraints) == true)
+        // keyUsage keyCertSign (and cRLSign for CRLs), critical.
+        let keyUsage = try #require(try certificate.extensions.keyUsage)
+        #expect(keyUsage.keyCertSign)
+        #expect(keyUsage.cRLSign)
+        #expect(certificate.isCritical(.X509ExtensionID.keyUsage) == true)
+        // The trust domain's own SPIFFE ID.
+        #expect(try certificate.uriSANs == ["spiffe://example.org"])
+        #expect(try certificate.extensions.subjectKeyIdentifier?.keyIdentifier == SubjectKeyIdentifier(hash: certificate.publicKey).keyIdentifier)
+        // Validity: back-dated for clock skew, ttl long.
+        #expect(certificate.notValidBefore == now.addingTimeInterval(-CertificateAuthority.backdate))
+        #expect(certificate.notValidAfter == now.addingTimeInterval(7200))
+        #expect(certificate.version == .v3)
+    }
+
+    @Test func keyAlgorithmDetails() throws {
+        #expect(KeyAlgorithm.default == .ecP256)
+        #expect(KeyAlgorithm.allCases.map(\.rawValue) == ["ec-p256", "ec-p384", "rsa-2048", "rsa-3072"])
+        let expected: [KeyAlgorithm: (String, Certificate.SignatureAlgorithm)] = [
+            .ecP256: ("ES256", .ecdsaWithSHA256), .ecP384: ("ES384", .ecdsaWithSHA384),
+            .rsa2048: ("RS256", .sha256WithRSAEncryption), .rsa3072: ("RS256", .sha256WithRSAEncryption),
+        ]
+        for algorithm in KeyAlgorithm.allCases {
+            let key = try SigningKey(generating: algorithm)
+            #expect(key.jwsAlgorithm == expected[algorithm]?.0)
+            #expect(key.signatureAlgorithm == expected[algorithm]?.1)
+            // Stored as PKCS#8 PEM and read back.
+            #expect(key.pkcs8PEM.hasPrefix("-----BEGIN PRIVATE KEY-----"))
+            let reread = try SigningKey(pem: key.pkcs8PEM)
+            #expect(reread.publicKey == key.publicKey)
+            #expect(reread.algorithm == algorithm)
+        }
+        if case .rsa2048 = try SigningKey(generating: .rsa2048).algorithm {} else { Issue.record("RSA-2048 key reports another size") }
+    }
+
+    @Test func signingKeyRefusesUnsupportedPEM() throws {
+        let expected = AuthorityError.invalidKey("not a PEM EC P-256, EC P-384 or RSA (≥ 2048 bits) private key")
+        #expect(throws: expected) { try SigningKey(pem: "") }
+        #expect(throws: expected) { try SigningKey(pem: P521.Signing.PrivateKey().pemRepresentation) }
+        #expect(throws: expected) { try SigningKey(pem: try _RSA.Signing.PrivateKey(unsafeKeySize: .init(bitCount: 1024)).pemRepresentation) }
+        #expect(throws: expected) { try SigningKey(pem: P256.Signing.PrivateKey().publicKey.pemRepresentation) }
+    }
+
+    @Test func loadingRefusesAMismatchedKey() throws {
+        let ca = try CertificateAuthority.createRoot(trustDomain: TestValues.trustDomain)
+        let reloaded = try CertificateAuthority(trustDomain: ca.trustDomain, certificate: ca.certificate, key: try SigningKey(pem: ca.key.pkcs8PEM))
+        #expect(reloaded.certificate == ca.certificate)
+        let error = #expect(throws: AuthorityError.self) {
+            try CertificateAuthority(trustDomain: ca.trustDomain, certificate: ca.certificate, key: try SigningKey(generating: .ecP256))
+        }
+        #expect(error == .keyDoesNotMatchCertificate)
+        #expect(error?.description == "the CA private key does not match the CA certificate")
+    }
+
+    @Test func loadingRefusesCertificatesThatCannotSign() throws {
+        let ca = try CertificateAuthority.createRoot(trustDomain: TestValues.trustDomain)
+        // A leaf: cA=false.
+        let leafKey = try SigningKey(generating: .ecP256)
+        let leaf = try ca.issue(X509SVIDParameters(spiffeID: TestValues.workload, publicKey: leafKey.publicKey))[0]
+        #expect(throws: AuthorityError.notACertificateAuthority("basicConstraints cA is not true")) {
+            try CertificateAuthority(trustDomain: ca.trustDomain, certificate: leaf, key: leafKey)
+        }
+        // cA=true but keyUsage without keyCertSign.
+        let key = try SigningKey(generating: .ecP256)
+        let name = try DistinguishedName { CommonName("No keyCertSign") }
+        let weak = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: key.publicKey,
+            notValidBefore: Date(), notValidAfter: Date().addingTimeInterval(3600), issuer: name, subject: name,
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                Critical(KeyUsage(digitalSignature: true, cRLSign: true))
+            },
+            issuerPrivateKey: key.certificatePrivateKey)
+        #expect(throws: AuthorityError.notACertificateAuthority("keyUsage lacks keyCertSign")) {
+            try CertificateAuthority(trustDomain: ca.trustDomain, certificate: weak, key: key)
+        }
+    }
+
+    @Test func rootRefusesNonPositiveTTL() {
+        #expect(throws: AuthorityError.invalidTTL("CA TTL must be positive")) {
+            try CertificateAuthority.createRoot(trustDomain: TestValues.trustDomain, ttl: .zero)
+        }
+    }
+
+    @Test func intermediateIsSignedByItsParentAndNeverOutlivesIt() throws {
+        let now = TestValues.wholeSeconds()
+        let root = try CertificateAuthority.createRoot(trustDomain: TestValues.trustDomain, ttl: .seconds(3600), now: now, commonName: "Root")
+        let intermediate = try root.createIntermediate(keyAlgorithm: .ecP384, ttl: .seconds(86400), now: now)
+        let certificate = intermediate.certificate
+        #expect(!intermediate.isSelfSigned)
+        #expect(certificate.issuer == root.certificate.subject)
+        #expect(certificate.subject != root.certificate.subject)
+        #expect(root.certificate.publicKey.isValidSignature(certificate.signature, for: certificate))
+        #expect(certificate.notValidAfter == root.certificate.notValidAfter)  // clamped
+        #expect(try certificate.extensions.basicConstraints == .isCertificateAuthority(maxPathLength: nil))
+        #expect(try certificate.extensions.keyUsage?.keyCertSign == true)
+        #expect(try certificate.extensions.authorityKeyIdentifier?.keyIdentifier == (try root.certificate.extensions.subjectKeyIdentifier?.keyIdentifier))
+        #expect(intermediate.upstreamChain.isEmpty)
+        #expect(intermediate.key.algorithm == .ecP384)
+
+        let chain = try intermediate.issue(X509SVIDParameters(spiffeID: TestValues.workload, publicKey: TestValues.newPublicKey()))
+        #expect(chain.count == 2)
+        #expect(chain[1] == certificate)
+    }
+
+    @Test func nestedIntermediatesCarryTheirUpstreamChain() throws {
+        let root = try CertificateAuthority.createRoot(trustDomain: TestValues.trustDomain)
+        let first = try root.createIntermediate(ttl: .seconds(3600))
+        let second = try first.createIntermediate(ttl: .seconds(3600))
+        #expect(second.certificate.subject != first.certificate.subject)
+        #expect(second.upstreamChain == [first.certificate])
+        let chain = try second.issue(X509SVIDParameters(spiffeID: TestValues.workload, publicKey: TestValues.newPublicKey()))
+        #expect(chain == [chain[0], second.certificate, first.certificate])
+    }
+
+    @Test func sameNamedIntermediatesAreNotMistakenForSelfSigned() throws {
+        // An operator may give every intermediate the same name; a CA is only self-signed if it
+        // signed itself.
+        let root = try CertificateAuthority.createRoot(trustDomain: TestValues.trustDomain)
+        let first = try root.createIntermediate(ttl: .seconds(3600), commonName: "Intermediate")
+        let second = try first.createIntermediate(ttl: .seconds(3600), commonName: "Intermediate")
+        #expect(!second.isSelfSigned)
+        let chain = try second.issue(X509SVIDParameters(spiffeID: TestValues.workload, publicKey: TestValues.newPublicKey()))
+        #expect(chain.count == 3)
+    }
+}
