@@ -1,0 +1,130 @@
+import Crypto
+import Foundation
+
+/// The hash chain that makes the audit log tamper-evident, independent of where it is stored.
+///
+/// Record *n* stores the hash of record *n − 1* (``genesisHash`` for the first) and its own hash,
+/// the lower-case hex SHA-256 of
+///
+/// ```
+/// matryoshka-audit-v1 LF <sequence in decimal> LF <canonical JSON of the event> LF <previous hash>
+/// ```
+///
+/// where the event's canonical JSON is an object with the keys `actor`, `details` (an object of
+/// strings), `kind`, `subject` and `time` (integer milliseconds since 1970), members sorted by key,
+/// no whitespace, strings minimally escaped (see ``canonicalJSON(of:)``). Editing, deleting,
+/// inserting or reordering a record breaks the chain at that record, which ``verify(_:after:)``
+/// names. (Truncating the newest records does not; that needs a signed chain head.)
+public enum AuditChain {
+    /// The previous hash of the first record: 64 zeros.
+    public static let genesisHash = String(repeating: "0", count: 64)
+
+    static let domain = "matryoshka-audit-v1"
+
+    /// The event as canonical JSON, the form its hash covers. Its time is taken to the millisecond.
+    public static func canonicalJSON(of event: AuditEvent) -> String {
+        CanonicalJSON.object([
+            "actor": .string(event.actor),
+            "details": .object(event.details.mapValues(CanonicalJSON.string)),
+            "kind": .string(event.kind),
+            "subject": .string(event.subject),
+            "time": .integer(StoredTime.milliseconds(event.time)),
+        ]).text
+    }
+
+    /// The hash of a record: lower-case hex SHA-256 over its sequence, its event and the previous hash.
+    public static func hash(sequence: Int64, event: AuditEvent, previousHash: String) -> String {
+        let input = "\(domain)\n\(sequence)\n\(canonicalJSON(of: event))\n\(previousHash)"
+        return hex(SHA256.hash(data: Data(input.utf8)))
+    }
+
+    /// The record that follows `previous` (or starts the chain when `previous` is nil), with the
+    /// event's time taken to the millisecond as it is stored and hashed.
+    public static func record(for event: AuditEvent, after previous: AuditRecord?) -> AuditRecord {
+        record(for: event, sequence: (previous?.sequence ?? 0) + 1, previousHash: previous?.hash ?? genesisHash)
+    }
+
+    /// The record with this sequence number and previous hash, with the event's time taken to the
+    /// millisecond as it is stored and hashed.
+    public static func record(for event: AuditEvent, sequence: Int64, previousHash: String) -> AuditRecord {
+        var event = event
+        event.time = StoredTime.date(StoredTime.milliseconds(event.time))
+        return AuditRecord(
+            sequence: sequence, event: event, previousHash: previousHash,
+            hash: hash(sequence: sequence, event: event, previousHash: previousHash))
+    }
+
+    /// Checks that `records` form an unbroken chain, in the order given.
+    ///
+    /// - Parameters:
+    ///   - records: consecutive records, oldest first.
+    ///   - previous: the record just before the first of `records`, already verified; nil when
+    ///     `records` starts the log (its first record must then be sequence 1 with the genesis hash).
+    ///     Lets a long log be verified page by page.
+    /// - Returns: the first record that breaks the chain and why, or nil when all verify.
+    public static func verify(_ records: some Sequence<AuditRecord>, after previous: AuditRecord? = nil) -> AuditChainBreak? {
+        var expectedSequence = (previous?.sequence ?? 0) + 1
+        var expectedPreviousHash = previous?.hash ?? genesisHash
+        for record in records {
+            if record.sequence != expectedSequence {
+                return AuditChainBreak(sequence: record.sequence, reason: .unexpectedSequence(expected: expectedSequence))
+            }
+            if record.previousHash != expectedPreviousHash {
+                return AuditChainBreak(sequence: record.sequence, reason: .previousHashMismatch)
+            }
+            if record.hash != hash(sequence: record.sequence, event: record.event, previousHash: record.previousHash) {
+                return AuditChainBreak(sequence: record.sequence, reason: .hashMismatch)
+            }
+            expectedSequence += 1
+            expectedPreviousHash = record.hash
+        }
+        return nil
+    }
+
+    static func hex(_ digest: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(64)
+        for byte in digest {
+            bytes.append(digits[Int(byte >> 4)])
+            bytes.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// Where and why an audit chain stopped verifying.
+public struct AuditChainBreak: Error, Hashable, Sendable, CustomStringConvertible {
+    /// Why a record does not fit the chain.
+    public enum Reason: Hashable, Sendable {
+        /// The record's sequence number is not the one after its predecessor's: a record before it
+        /// was deleted, or records were inserted or reordered.
+        case unexpectedSequence(expected: Int64)
+        /// The record does not name its predecessor's hash: a record before it was replaced,
+        /// deleted or reordered.
+        case previousHashMismatch
+        /// The record's content no longer matches its hash: it was edited.
+        case hashMismatch
+    }
+
+    /// The sequence number of the first record that does not verify.
+    public var sequence: Int64
+    /// What is wrong with it.
+    public var reason: Reason
+
+    public init(sequence: Int64, reason: Reason) {
+        self.sequence = sequence
+        self.reason = reason
+    }
+
+    public var description: String {
+        switch reason {
+        case .unexpectedSequence(let expected):
+            return "audit record \(sequence): expected sequence \(expected) (a record is missing, inserted or out of order)"
+        case .previousHashMismatch:
+            return "audit record \(sequence): does not chain to the record before it (a record is missing, replaced or out of order)"
+        case .hashMismatch:
+            return "audit record \(sequence): content does not match its hash (the record was edited)"
+        }
+    }
+}
