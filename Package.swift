@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", exact: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", exact: "1.46.0"),
         .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
         .package(url: "https://github.com/grpc/grpc-swift-2.git", exact: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", exact: "2.9.2"),
@@ -58,6 +60,32 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
             ]
         ),
+        // Selectors, workload attestors (unix) and the node attestor plugin interface.
+        .target(
+            name: "Attestation",
+            dependencies: [
+                "SPIFFE",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The server's own gRPC APIs (node API for agents, admin API for operators): generated code
+        // (committed; see scripts/generate-proto) and conversions to the domain types.
+        .target(
+            name: "MatryoshkaAPI",
+            dependencies: [
+                "SPIFFE", "Attestation",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCertificateReloading", package: "swift-nio-extras"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            exclude: ["Proto"]
+        ),
         // The SPIFFE Workload API: generated code, client, service, Unix-socket transport.
         .target(
             name: "WorkloadAPI",
@@ -69,6 +97,8 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Proto"]
@@ -93,7 +123,8 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "SPIFFE", "Authority",
+                "SPIFFE", "Authority", "Attestation", "MatryoshkaAPI",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -111,7 +142,8 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "SPIFFE", "WorkloadAPI",
+                "SPIFFE", "Authority", "Attestation", "WorkloadAPI", "MatryoshkaAPI",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
@@ -123,8 +155,14 @@ let package = Package(
         .target(
             name: "MatryoshkaCLI",
             dependencies: [
-                "SPIFFE", "Authority",
+                "SPIFFE", "Authority", "Attestation", "MatryoshkaAPI", "WorkloadAPI", "Server", "Agent",
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
         // The one executable: argument parsing only.
@@ -138,8 +176,26 @@ let package = Package(
         ),
         .testTarget(name: "SPIFFETests", dependencies: ["SPIFFE", "Authority"], resources: [.copy("testdata")]),
         .testTarget(name: "AuthorityTests", dependencies: ["Authority", "SPIFFE"]),
-        .testTarget(name: "MatryoshkaCLITests", dependencies: ["MatryoshkaCLI", "SPIFFE", "Authority"]),
-        .testTarget(name: "WorkloadAPITests", dependencies: ["WorkloadAPI", "SPIFFE", "Authority"]),
-        .testTarget(name: "TPMTests", dependencies: ["TPM"]),
+        .testTarget(name: "MatryoshkaCLITests", dependencies: ["MatryoshkaCLI", "SPIFFE", "Authority"], exclude: ["python"]),
+        .testTarget(name: "WorkloadAPITests", dependencies: [
+            "WorkloadAPI", "SPIFFE", "Authority",
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "TPMTests", dependencies: [
+            "TPM",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+            .product(name: "X509", package: "swift-certificates"),
+        ]),
+        .testTarget(name: "AttestationTests", dependencies: ["Attestation", "SPIFFE"]),
+        .testTarget(name: "ServerTests", dependencies: [
+            "Server", "SPIFFE", "Authority", "Attestation", "MatryoshkaAPI",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
     ]
 )

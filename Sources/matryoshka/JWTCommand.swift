@@ -5,8 +5,46 @@ struct JWTCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jwt",
         abstract: "Work with JWT-SVIDs.",
-        subcommands: [Verify.self]
+        subcommands: [Fetch.self, Validate.self, Verify.self]
     )
+
+    struct Fetch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fetch a JWT-SVID for an audience from the agent's Workload API.",
+            discussion: "Prints the token alone (--json for its SPIFFE ID and expiry).")
+
+        @Option(name: .long, help: ArgumentHelp("The audience (repeatable).", valueName: "AUDIENCE")) var audience: [String] = []
+        @Option(name: .long, help: "Which of this process's SPIFFE IDs (default: its default identity).") var spiffeID: String?
+        @OptionGroup var socket: WorkloadSocketOption
+        @OptionGroup var output: JSONFlag
+
+        func validate() throws {
+            guard !audience.isEmpty else { throw ValidationError("--audience is required") }
+        }
+
+        func run() async throws {
+            await report(json: output.json, { () async throws(CLIError) in
+                try await WorkloadOperations.fetchJWT(socket: socket.socket, audience: audience, spiffeID: spiffeID)
+            }, text: \.text)
+        }
+    }
+
+    struct Validate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ask the agent to validate a JWT-SVID for an audience.",
+            discussion: "TOKEN is the token itself, - for stdin, or @FILE.")
+
+        @Option(name: .long, help: "The audience the token must be for.") var audience: String
+        @OptionGroup var socket: WorkloadSocketOption
+        @OptionGroup var output: JSONFlag
+        @Argument(help: ArgumentHelp("The JWT-SVID, - for stdin, or @FILE.", valueName: "TOKEN")) var token: String
+
+        func run() async throws {
+            await report(json: output.json, { () async throws(CLIError) in
+                try await WorkloadOperations.validateJWT(socket: socket.socket, token: try InputFile.token(token), audience: audience)
+            }, text: \.text)
+        }
+    }
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -44,7 +82,7 @@ struct JWTCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            try await report(json: json, { () async throws(CLIError) in
+            await report(json: json, { () async throws(CLIError) in
                 let token = try InputFile.token(token)
                 return try await OfflineVerification.verifyJWTSVID(
                     token: token, bundlePath: bundle, audience: audience, trustDomain: trustDomain, leeway: .seconds(leeway))

@@ -14,6 +14,8 @@ struct Matryoshka: AsyncParsableCommand {
             commands find the server through --admin-socket or MATRYOSHKA_ADMIN_SOCKET.
             """,
         version: "0.1.0",
-        subcommands: [SVIDCommand.self, JWTCommand.self]
+        subcommands: [
+            QuickstartCommand.self, ServerCommand.self, AgentCommand.self, EntryCommand.self, SVIDCommand.self, JWTCommand.self,
+        ]
     )
 }

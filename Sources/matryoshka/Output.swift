@@ -3,11 +3,20 @@ import Foundation
 import MatryoshkaCLI
 
 /// Prints a command's result, or its failure as one line on stderr with exit status 1.
-func report<Report>(json: Bool, _ operation: () async throws(CLIError) -> Report, text: (Report) -> String) async throws
+func report<Report>(json: Bool, _ operation: () async throws(CLIError) -> Report, text: (Report) -> String) async
 where Report: Encodable {
     do {
         let result = try await operation()
-        print(json ? MatryoshkaCLI.ReportFormat.json(result) : text(result), terminator: "")
+        print(json ? ReportFormat.json(result) : text(result), terminator: "")
+    } catch {
+        fail(error)
+    }
+}
+
+/// Runs an operation that prints nothing on success.
+func perform(_ operation: () async throws(CLIError) -> Void) async {
+    do {
+        try await operation()
     } catch {
         fail(error)
     }

@@ -5,8 +5,27 @@ struct SVIDCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "svid",
         abstract: "Work with X509-SVIDs.",
-        subcommands: [Verify.self]
+        subcommands: [Fetch.self, Verify.self]
     )
+
+    struct Fetch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fetch this process's X509-SVIDs from the agent's Workload API.",
+            discussion: """
+                Prints each SPIFFE ID and expiry (the first is the default). With --write DIR, writes the \
+                default SVID as DIR/svid.pem (chain), DIR/svid_key.pem (mode 0600) and DIR/bundle.pem.
+                """)
+
+        @OptionGroup var socket: WorkloadSocketOption
+        @Option(name: .long, help: ArgumentHelp("Write svid.pem, svid_key.pem and bundle.pem here.", valueName: "DIR")) var write: String?
+        @OptionGroup var output: JSONFlag
+
+        func run() async throws {
+            await report(json: output.json, { () async throws(CLIError) in
+                try await WorkloadOperations.fetchX509(socket: socket.socket, writeDirectory: write)
+            }, text: \.text)
+        }
+    }
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -35,7 +54,7 @@ struct SVIDCommand: AsyncParsableCommand {
         var certificate: String
 
         func run() async throws {
-            try await report(json: json, { () async throws(CLIError) in
+            await report(json: json, { () async throws(CLIError) in
                 try await OfflineVerification.verifyX509SVID(certificatePath: certificate, bundlePath: bundle, trustDomain: trustDomain)
             }, text: \.text)
         }

@@ -75,7 +75,7 @@ public struct X509SVIDParameters: Sendable {
 
     /// Checks a DNS name: labels of letters, digits and hyphens (a leading `*.` wildcard label is
     /// allowed), at most 253 bytes.
-    static func validate(dnsName: String) throws(AuthorityError) {
+    public static func validate(dnsName: String) throws(AuthorityError) {
         guard !dnsName.isEmpty, dnsName.utf8.count <= 253 else { throw .invalidDNSName(dnsName) }
         var labels = dnsName.split(separator: ".", omittingEmptySubsequences: false)
         if labels.first == "*", labels.count > 1 { labels.removeFirst() }

@@ -1,0 +1,131 @@
+import Attestation
+import Foundation
+import Logging
+import MatryoshkaAPI
+import SPIFFE
+
+/// What the agent knows and holds: the entries it serves, their X509-SVIDs, JWT-SVIDs asked for
+/// recently, and the trust bundle. Workload API streams watch it and get the new state on every
+/// change; the minting loop asks it what needs signing.
+actor IdentityCache {
+    private(set) var entries: [String: RegistrationEntry] = [:]
+    private var svids: [String: CachedSVID] = [:]
+    private var jwts: [JWTKey: CachedJWTSVID] = [:]
+    private(set) var bundle: SPIFFEBundle
+    private var watchers: [UUID: AsyncStream<Void>.Continuation] = [:]
+    private var mintSignal: AsyncStream<Void>.Continuation?
+    private let logger: Logger
+
+    struct JWTKey: Hashable {
+        let entryID: String
+        let audience: [String]
+    }
+
+    init(bundle: SPIFFEBundle, logger: Logger) {
+        self.bundle = bundle
+        self.logger = logger
+    }
+
+    /// Replaces the served entries and the bundle with what the server sent.
+    func apply(entries newEntries: [RegistrationEntry], bundle newBundle: SPIFFEBundle) {
+        var changed = newBundle != bundle
+        bundle = newBundle
+        let byID = Dictionary(newEntries.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        for (id, entry) in entries where byID[id] == nil {
+            svids[id] = nil
+            jwts = jwts.filter { $0.key.entryID != id }
+            logger.info("entry removed; dropped its SVIDs", metadata: ["entry_id": "\(id)", "spiffe_id": "\(entry.spiffeID)"])
+            changed = true
+        }
+        for (id, entry) in byID {
+            if let old = entries[id], old != entry {
+                // Changed entry (e.g. new TTL or DNS names): re-issue.
+                svids[id] = nil
+                jwts = jwts.filter { $0.key.entryID != id }
+                changed = true
+            }
+        }
+        if entries.keys.count != byID.keys.count || Set(entries.keys) != Set(byID.keys) { changed = true }
+        entries = byID
+        if changed { notifyWatchers() }
+        mintSignal?.yield()
+    }
+
+    /// Entries whose X509-SVID is missing or due for renewal at `now`.
+    func entriesNeedingSVIDs(now: Date = Date()) -> [RegistrationEntry] {
+        entries.values.filter { entry in
+            guard let svid = svids[entry.id] else { return true }
+            return now >= svid.renewAt
+        }.sorted { $0.id < $1.id }
+    }
+
+    /// When the next held SVID is due for renewal.
+    func nextRenewal() -> Date? { svids.values.map(\.renewAt).min() }
+
+    func store(_ svid: CachedSVID) {
+        guard entries[svid.entryID] != nil else { return }
+        svids[svid.entryID] = svid
+        notifyWatchers()
+    }
+
+    /// Drops SVIDs that have expired (when the server was unreachable for too long).
+    func dropExpired(now: Date = Date()) {
+        let expired = svids.values.filter { $0.expiresAt <= now }
+        guard !expired.isEmpty else { return }
+        for svid in expired {
+            svids[svid.entryID] = nil
+            logger.warning("SVID expired before it could be renewed", metadata: ["spiffe_id": "\(svid.spiffeID)"])
+        }
+        jwts = jwts.filter { $0.value.expiresAt > now }
+        notifyWatchers()
+    }
+
+    /// The entries a workload with `selectors` matches, oldest first (the first is its default identity).
+    func matchingEntries(_ selectors: [Selector]) -> [RegistrationEntry] {
+        entries.values.filter { !$0.selectors.isEmpty && selectors.satisfies($0.selectors) }
+            .sorted { ($0.createdAt, $0.spiffeID.description, $0.id) < ($1.createdAt, $1.spiffeID.description, $1.id) }
+    }
+
+    /// The SVIDs for these entries that the agent holds, in the same order.
+    func svids(for entries: [RegistrationEntry], now: Date = Date()) -> [CachedSVID] {
+        entries.compactMap { svids[$0.id] }.filter { $0.expiresAt > now }
+    }
+
+    func jwt(entryID: String, audience: [String], now: Date = Date()) -> CachedJWTSVID? {
+        guard let cached = jwts[JWTKey(entryID: entryID, audience: audience.sorted())], now < cached.renewAt else { return nil }
+        return cached
+    }
+
+    func storeJWT(_ jwt: CachedJWTSVID, entryID: String, audience: [String]) {
+        guard entries[entryID] != nil else { return }
+        if jwts.count > 10_000 { jwts = jwts.filter { $0.value.expiresAt > Date() } }
+        jwts[JWTKey(entryID: entryID, audience: audience.sorted())] = jwt
+    }
+
+    var svidCount: Int { svids.count }
+
+    /// A signal on every change of entries, SVIDs or the bundle.
+    func changes() -> AsyncStream<Void> {
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let id = UUID()
+        watchers[id] = continuation
+        continuation.onTermination = { [weak self] _ in
+            Task { await self?.removeWatcher(id) }
+        }
+        return stream
+    }
+
+    /// A signal whenever there may be SVIDs to mint.
+    func mintRequests() -> AsyncStream<Void> {
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        mintSignal = continuation
+        continuation.yield()
+        return stream
+    }
+
+    private func removeWatcher(_ id: UUID) { watchers[id] = nil }
+
+    private func notifyWatchers() {
+        for watcher in watchers.values { watcher.yield() }
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import MatryoshkaAPI
+import SPIFFE
+
+/// Everything the agent needs to run. Built from defaults, a YAML file and flags.
+public struct AgentConfig: Sendable {
+    /// The server's node API, `HOST:PORT`.
+    public var serverHost: String
+    public var serverPort: Int
+    public var trustDomain: TrustDomain
+    /// Where the agent keeps its identity.
+    public var dataDirectory: String
+    /// The Workload API socket it serves.
+    public var socketPath: String
+    /// Mode of the Workload API socket (every user's workloads must be able to connect).
+    public var socketMode: UInt16
+    /// Trust bundle used to authenticate the server before the agent has one of its own.
+    public var bootstrapBundlePath: String?
+    /// Single-use join token, needed only the first time.
+    public var joinToken: String?
+    /// How long to keep trying to reach the server at start-up before giving up.
+    public var startupTimeout: Duration
+
+    public init(
+        serverHost: String, serverPort: Int, trustDomain: TrustDomain, dataDirectory: String, socketPath: String,
+        socketMode: UInt16 = 0o777, bootstrapBundlePath: String? = nil, joinToken: String? = nil, startupTimeout: Duration = .seconds(60)
+    ) {
+        self.serverHost = serverHost
+        self.serverPort = serverPort
+        self.trustDomain = trustDomain
+        self.dataDirectory = dataDirectory
+        self.socketPath = socketPath
+        self.socketMode = socketMode
+        self.bootstrapBundlePath = bootstrapBundlePath
+        self.joinToken = joinToken
+        self.startupTimeout = startupTimeout
+    }
+
+    /// The SPIFFE ID the server must present.
+    public var serverID: SPIFFEID { WellKnownIDs.server(in: trustDomain) }
+}

@@ -1,0 +1,121 @@
+import Crypto
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The `unix` workload attestor: `unix:uid`, `unix:gid` (from the kernel), `unix:user`,
+/// `unix:group`, `unix:supplementary_gid`, `unix:path` (the executable) and `unix:sha256`
+/// (of the executable's contents), read from `/proc`.
+///
+/// To guard against pid reuse, the process's start time is read before and after attestation and
+/// must not change; the executable is hashed through `/proc/<pid>/exe`, which names the file the
+/// process is running even if the path was replaced since.
+public actor UnixWorkloadAttestor: WorkloadAttestor {
+    /// Executables larger than this are not hashed (no `unix:sha256` selector).
+    public let maximumHashedSize: Int
+    private let procRoot: String
+    private var hashCache: [FileIdentity: String] = [:]
+
+    public init(maximumHashedSize: Int = 1 << 30, procRoot: String = "/proc") {
+        self.maximumHashedSize = maximumHashedSize
+        self.procRoot = procRoot
+    }
+
+    public func attest(_ process: PeerProcess) async throws(WorkloadAttestationError) -> [Selector] {
+        let startTime = try self.startTime(of: process.pid)
+        var selectors = [
+            Selector(trusted: "unix", "uid:\(process.uid)"),
+            Selector(trusted: "unix", "gid:\(process.gid)"),
+        ]
+        if let user = Self.userName(uid: process.uid) { selectors.append(Selector(trusted: "unix", "user:\(user)")) }
+        if let group = Self.groupName(gid: process.gid) { selectors.append(Selector(trusted: "unix", "group:\(group)")) }
+        for gid in try supplementaryGroups(of: process.pid) where gid != process.gid {
+            selectors.append(Selector(trusted: "unix", "supplementary_gid:\(gid)"))
+            if let group = Self.groupName(gid: gid) { selectors.append(Selector(trusted: "unix", "supplementary_group:\(group)")) }
+        }
+        let exe = "\(procRoot)/\(process.pid)/exe"
+        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: exe) {
+            selectors.append(Selector(trusted: "unix", "path:\(path.replacingOccurrences(of: " (deleted)", with: ""))"))
+        }
+        if let digest = try hashExecutable(exe, pid: process.pid) {
+            selectors.append(Selector(trusted: "unix", "sha256:\(digest)"))
+        }
+        guard try self.startTime(of: process.pid) == startTime else { throw .processReplaced(pid: process.pid) }
+        return selectors.sorted()
+    }
+
+    /// The process's start time in clock ticks since boot (field 22 of `/proc/<pid>/stat`).
+    func startTime(of pid: Int32) throws(WorkloadAttestationError) -> UInt64 {
+        guard let stat = try? String(contentsOfFile: "\(procRoot)/\(pid)/stat", encoding: .utf8) else {
+            throw .processGone(pid: pid)
+        }
+        // The command name (field 2) is in parentheses and may contain spaces; fields follow the last ')'.
+        guard let close = stat.lastIndex(of: ")") else {
+            throw .unreadable(pid: pid, what: "stat", reason: "unexpected format")
+        }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // After ')': field 3 is at index 0, so field 22 is at index 19.
+        guard fields.count > 19, let ticks = UInt64(fields[19]) else {
+            throw .unreadable(pid: pid, what: "stat", reason: "no start time")
+        }
+        return ticks
+    }
+
+    func supplementaryGroups(of pid: Int32) throws(WorkloadAttestationError) -> [UInt32] {
+        guard let status = try? String(contentsOfFile: "\(procRoot)/\(pid)/status", encoding: .utf8) else {
+            throw .processGone(pid: pid)
+        }
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Groups:") }) else { return [] }
+        return line.dropFirst("Groups:".count).split(whereSeparator: \.isWhitespace).compactMap { UInt32($0) }
+    }
+
+    func hashExecutable(_ path: String, pid: Int32) throws(WorkloadAttestationError) -> String? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        let identity = FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+                                    modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
+        if let cached = hashCache[identity] { return cached }
+        guard identity.size <= Int64(maximumHashedSize), let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        do {
+            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+        } catch {
+            throw .unreadable(pid: pid, what: "executable", reason: error.localizedDescription)
+        }
+        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        if hashCache.count > 4096 { hashCache.removeAll() }
+        hashCache[identity] = digest
+        return digest
+    }
+
+    static func userName(uid: UInt32) -> String? {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, result != nil, let name = entry.pw_name else { return nil }
+        return String(cString: name)
+    }
+
+    static func groupName(gid: UInt32) -> String? {
+        var entry = group()
+        var result: UnsafeMutablePointer<group>?
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getgrgid_r(gid, &entry, &buffer, buffer.count, &result) == 0, result != nil, let name = entry.gr_name else { return nil }
+        return String(cString: name)
+    }
+}
+
+/// Identifies a file's contents cheaply: same device, inode, size and mtime means same bytes.
+struct FileIdentity: Hashable {
+    let device: UInt64
+    let inode: UInt64
+    let size: Int64
+    let modified: Int64
+}

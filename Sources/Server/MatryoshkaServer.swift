@@ -1,0 +1,227 @@
+import Attestation
+import Authority
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import Prometheus
+import SPIFFE
+import ServiceLifecycle
+import X509
+
+/// The Matryoshka server: the CA, the datastore, the node API for agents (gRPC over TLS), the
+/// admin API (gRPC on a local Unix socket) and the HTTP endpoint, run until cancelled.
+public actor MatryoshkaServer {
+    public let config: ServerConfig
+    private let logger: Logger
+    private let metrics: PrometheusCollectorRegistry
+    private var readyProblem: String? = "starting"
+    private var listening: (node: HostAndPort?, http: HostAndPort?) = (nil, nil)
+    private var readyWaiters: [CheckedContinuation<Void, Never>] = []
+
+    public init(config: ServerConfig, logger: Logger, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.config = config
+        self.logger = logger
+        self.metrics = metrics
+    }
+
+    /// The node API's bound address once listening (useful when the configured port is 0).
+    public var nodeAddress: HostAndPort? { listening.node }
+
+    /// Waits until the server serves all its endpoints.
+    public func waitUntilReady() async {
+        if readyProblem == nil { return }
+        await withCheckedContinuation { readyWaiters.append($0) }
+    }
+
+    /// Runs until the task is cancelled or a component fails.
+    public func run() async throws {
+        try config.validate()
+        try Self.prepareDirectory(config.dataDirectory)
+        let store: any DataStore
+        do {
+            store = try SQLiteDataStore(path: config.databasePath)
+        } catch {
+            throw ServerError("cannot open datastore \(config.databasePath): \(error)")
+        }
+        let entries = try await loadEntries(store)
+        let index = RegistrationIndex(entries: entries)
+        let authorities = AuthorityManager(store: store, settings: try loadCASettings(), logger: logger)
+        try await authorities.start()
+        let issuer = Issuer(
+            authorities: authorities, store: store, index: index,
+            defaults: Issuer.Defaults(x509TTL: config.defaultX509SVIDTTL, jwtTTL: config.defaultJWTSVIDTTL, agentTTL: config.agentSVIDTTL),
+            logger: logger)
+
+        let tlsIdentity = SVIDCertificateReloader()
+        let serverKey = try await renewServerIdentity(issuer: issuer, reloader: tlsIdentity)
+
+        let nodeService = NodeService(
+            trustDomain: config.trustDomain,
+            attestors: [JoinTokenAttestorClient.type: JoinTokenAttestor(store: store)],
+            authenticator: CallerAuthenticator(authorities: authorities, store: store),
+            issuer: issuer, authorities: authorities, index: index, store: store, agentTTL: config.agentSVIDTTL, logger: logger)
+        let nodeServer = GRPCServer(
+            transport: try nodeTransport(reloader: tlsIdentity, authorities: authorities),
+            services: [nodeService])
+
+        try UnixSocketPath.removeStale(config.adminSocketPath)
+        let adminService = AdminService(
+            trustDomain: config.trustDomain, store: store, index: index, authorities: authorities,
+            defaultJoinTokenTTL: config.defaultJoinTokenTTL, serverID: config.serverID,
+            caller: { _ in "admin" }, logger: logger)
+        let adminServer = GRPCServer(
+            transport: HTTP2ServerTransport.Posix(address: .unixDomainSocket(path: config.adminSocketPath), transportSecurity: .plaintext),
+            services: [adminService])
+
+        logger.notice("starting server", metadata: [
+            "trust_domain": "\(config.trustDomain)", "data_dir": "\(config.dataDirectory)",
+            "entries": "\(entries.count)", "bind": "\(config.bindAddress)", "admin_socket": "\(config.adminSocketPath)",
+        ])
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await nodeServer.serve() }
+            group.addTask { try await adminServer.serve() }
+            if let httpAddress = config.httpAddress {
+                let http = HTTPEndpoints.application(
+                    address: httpAddress, authorities: authorities,
+                    readiness: { [weak self] in await self?.readiness() ?? "stopped" }, metrics: metrics, logger: logger)
+                group.addTask { try await http.run() }
+            }
+            group.addTask { [logger] in
+                try await Self.rotationLoop(authorities: authorities, logger: logger) {
+                    _ = try await self.renewServerIdentity(issuer: issuer, reloader: tlsIdentity, key: serverKey)
+                }
+            }
+            group.addTask {
+                try await self.announceReady(nodeServer: nodeServer, adminServer: adminServer)
+            }
+            group.addTask {
+                // Stop serving when the surrounding task is cancelled (SIGTERM/SIGINT in the CLI).
+                await withTaskCancellationHandler {
+                    await AsyncStream<Void> { _ in }.first { _ in true }
+                } onCancel: {
+                    nodeServer.beginGracefulShutdown()
+                    adminServer.beginGracefulShutdown()
+                }
+            }
+        }
+    }
+
+    private func announceReady(nodeServer: GRPCServer<HTTP2ServerTransport.Posix>, adminServer: GRPCServer<HTTP2ServerTransport.Posix>) async throws {
+        let nodeAddress = try await nodeServer.listeningAddress
+        guard let ip = nodeAddress?.ipv4.map({ HostAndPort(host: $0.host, port: $0.port) })
+                ?? nodeAddress?.ipv6.map({ HostAndPort(host: $0.host, port: $0.port) })
+        else {
+            throw ServerError("the node API is not listening on an IP address")
+        }
+        _ = try await adminServer.listeningAddress
+        guard chmod(config.adminSocketPath, 0o600) == 0 else {
+            throw ServerError("cannot restrict the admin socket \(config.adminSocketPath) to its owner")
+        }
+        listening.node = ip
+        readyProblem = nil
+        for waiter in readyWaiters { waiter.resume() }
+        readyWaiters.removeAll()
+        logger.notice("server ready", metadata: [
+            "node_api": "\(listening.node?.description ?? "-")", "admin_socket": "\(config.adminSocketPath)",
+            "http": "\(config.httpAddress?.description ?? "off")",
+        ])
+        // Stay alive as a task so the group does not finish early.
+        try await Task.sleep(for: .seconds(Int64.max / 2))
+    }
+
+    private func readiness() -> String? { readyProblem }
+
+    private func loadEntries(_ store: any DataStore) async throws -> [RegistrationEntry] {
+        do {
+            return try await store.listEntries(spiffeID: nil, parentID: nil)
+        } catch {
+            throw ServerError("cannot load entries: \(error)")
+        }
+    }
+
+    private func loadCASettings() throws -> AuthorityManager.Settings {
+        var settings = AuthorityManager.Settings(trustDomain: config.trustDomain, keyAlgorithm: config.caKeyAlgorithm, caTTL: config.caTTL)
+        guard let upstream = config.upstreamCA else { return settings }
+        do {
+            let certificates = try CertificateEncoding.certificates(from: Array(try Data(contentsOf: URL(fileURLWithPath: upstream.certificatePath))))
+            let key = try SigningKey(pem: String(contentsOfFile: upstream.keyPath, encoding: .utf8))
+            let ca = try CertificateAuthority(
+                trustDomain: config.trustDomain, certificate: certificates[0], key: key, upstreamChain: Array(certificates.dropFirst()))
+            settings.upstream = ca
+            if let bundlePath = upstream.bundlePath {
+                settings.upstreamBundle = try CertificateEncoding.certificates(from: Array(try Data(contentsOf: URL(fileURLWithPath: bundlePath))))
+            } else {
+                settings.upstreamBundle = [certificates.last ?? certificates[0]]
+            }
+        } catch {
+            throw ServerError("cannot load the upstream CA: \(error)")
+        }
+        return settings
+    }
+
+    /// Issues the server's TLS SVID (a fresh one for the current CA) and hands it to the transport.
+    @discardableResult
+    private func renewServerIdentity(issuer: Issuer, reloader: SVIDCertificateReloader, key: SigningKey? = nil) async throws -> SigningKey {
+        let key = try key.map { $0 } ?? SigningKey(generating: .ecP256)
+        let chain = try await issuer.issueServerSVID(serverID: config.serverID, publicKey: key.publicKey, ttl: config.agentSVIDTTL)
+        try reloader.update(chain: chain, key: key.certificatePrivateKey)
+        return key
+    }
+
+    private nonisolated func nodeTransport(reloader: SVIDCertificateReloader, authorities: AuthorityManager) throws -> HTTP2ServerTransport.Posix {
+        let security = try HTTP2ServerTransport.Posix.TransportSecurity.mTLS(certificateReloader: reloader) { tls in
+            tls.clientCertificateVerification = .noHostnameVerification
+            tls.customVerificationCallback = SPIFFEPeerVerification.callback(expecting: .svidOrSelfSigned) {
+                await authorities.bundle
+            }
+        }
+        var transportConfig = HTTP2ServerTransport.Posix.Config.defaults
+        transportConfig.rpc.maxRequestPayloadSize = 4 * 1024 * 1024
+        return HTTP2ServerTransport.Posix(
+            address: .ipv4(host: config.bindAddress.host, port: config.bindAddress.port),
+            transportSecurity: security,
+            config: transportConfig)
+    }
+
+    /// Sleeps until the next rotation step is due, rotates, and renews the server's own SVID
+    /// when the CA changed or it reached half its life.
+    static func rotationLoop(authorities: AuthorityManager, logger: Logger, renewServerSVID: @Sendable () async throws -> Void) async throws {
+        var serverSVIDRenewal = Date()
+        while !Task.isCancelled {
+            let now = Date()
+            let next = await authorities.nextRotation(after: now)
+            let wake = min(next, serverSVIDRenewal == now ? next : serverSVIDRenewal)
+            try await Task.sleep(for: .seconds(max(0.05, min(wake.timeIntervalSinceNow, 60))))
+            do {
+                if try await authorities.rotate() {
+                    try await renewServerSVID()
+                }
+            } catch {
+                logger.error("CA rotation failed; retrying", metadata: ["error": "\(error)"])
+            }
+            serverSVIDRenewal = next
+        }
+    }
+
+    static func prepareDirectory(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw ServerError("cannot create data directory \(path): \(error.localizedDescription)")
+        }
+    }
+}
+
+/// Unix socket files.
+enum UnixSocketPath {
+    /// Removes a socket file left behind by a previous run; refuses to remove anything else.
+    static func removeStale(_ path: String) throws {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard (info.st_mode & S_IFMT) == S_IFSOCK else {
+            throw ServerError("\(path) exists and is not a socket; refusing to replace it")
+        }
+        unlink(path)
+    }
+}

@@ -1,0 +1,211 @@
+import Attestation
+import Authority
+import Foundation
+import GRPCCore
+import Logging
+import SPIFFE
+import X509
+
+/// The node API: attestation, agent SVID renewal, entry sync and SVID minting for agents.
+struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
+    let trustDomain: TrustDomain
+    let attestors: [String: any NodeAttestor]
+    let authenticator: CallerAuthenticator
+    let issuer: Issuer
+    let authorities: AuthorityManager
+    let index: RegistrationIndex
+    let store: any DataStore
+    let agentTTL: Duration
+    let logger: Logger
+
+    /// How long the agent has to answer a challenge.
+    static let challengeTimeout: Duration = .seconds(30)
+
+    func attest(
+        request: RPCAsyncSequence<Matryoshka_V1_AttestRequest, any Error>,
+        response: RPCWriter<Matryoshka_V1_AttestResponse>,
+        context: ServerContext
+    ) async throws {
+        var requests = request.makeAsyncIterator()
+        guard let first = try await requests.next(), case .parameters(let parameters)? = first.step else {
+            throw RPCError(code: .invalidArgument, message: "attestation must start with the attestation parameters")
+        }
+        guard let attestor = attestors[parameters.type] else {
+            let known = attestors.keys.sorted().joined(separator: ", ")
+            throw RPCError(code: .invalidArgument, message: "unknown attestation type '\(parameters.type)' (this server accepts: \(known))")
+        }
+        let csr: CertificateSigningRequest
+        do {
+            csr = try X509SVIDParameters.verifiedCSR(der: Array(parameters.csr))
+        } catch {
+            throw RPCError(code: .invalidArgument, message: "agent CSR: \(error)")
+        }
+        // The TLS bootstrap certificate must be for the same key as the CSR: the node that
+        // attests is the one holding the key.
+        guard let peer = CallerAuthenticator.peerChain(context)?.first, peer.publicKey == csr.publicKey else {
+            throw RPCError(code: .unauthenticated, message: "the TLS client certificate must be for the key in the CSR")
+        }
+        let challenger = StreamChallenger(requests: RequestBox(requests), response: response)
+        let result: NodeAttestationResult
+        do {
+            result = try await attestor.attest(payload: Array(parameters.payload), agentKey: csr.publicKey, trustDomain: trustDomain, challenger: challenger)
+        } catch {
+            logger.warning("node attestation failed", metadata: ["type": "\(parameters.type)", "peer": "\(context.remotePeer)", "reason": "\(error.message)"])
+            try? await store.appendAudit(AuditEvent(kind: "node.attest.failed", actor: context.remotePeer, subject: parameters.type, details: ["reason": error.message]))
+            throw RPCError(code: .permissionDenied, message: "node attestation failed: \(error.message)")
+        }
+        if let existing = try? await store.agent(id: result.agentID), !existing.evicted, !existing.canReattest {
+            throw RPCError(code: .permissionDenied, message: "\(result.agentID) is already attested and its attestation method does not allow re-attestation")
+        }
+        let chain: [Certificate]
+        do {
+            chain = try await issuer.issueAgentSVID(agentID: result.agentID, csrDER: Array(parameters.csr), event: "svid.issue.agent")
+        } catch {
+            throw error.rpcError
+        }
+        let now = Date()
+        let agent = AgentRecord(
+            spiffeID: result.agentID, attestationType: parameters.type, selectors: result.selectors,
+            serialNumber: chain[0].serialNumber.hexString, expiresAt: chain[0].notValidAfter,
+            createdAt: now, lastAttestedAt: now, canReattest: result.canReattest)
+        do {
+            try await store.saveAgent(agent, audit: AuditEvent(
+                kind: "node.attest", actor: context.remotePeer, subject: result.agentID.description,
+                details: ["type": parameters.type, "selectors": result.selectors.map(\.description).joined(separator: " "),
+                          "serial": agent.serialNumber]))
+        } catch {
+            throw RPCError(code: .unavailable, message: "cannot record agent: \(error)")
+        }
+        logger.notice("node attested", metadata: ["agent": "\(result.agentID)", "type": "\(parameters.type)", "peer": "\(context.remotePeer)"])
+        let bundle = await authorities.bundle
+        try await response.write(Matryoshka_V1_AttestResponse.with {
+            $0.identity = Matryoshka_V1_AgentIdentity.with {
+                $0.spiffeID = result.agentID.description
+                $0.svidChain = chain.map { Data(CertificateEncoding.der($0)) }
+                $0.bundle = bundle.wire
+            }
+        })
+    }
+
+    func renewAgent(request: Matryoshka_V1_RenewAgentRequest, context: ServerContext) async throws -> Matryoshka_V1_RenewAgentResponse {
+        let (agent, _) = try await authenticator.authenticateAgent(context)
+        let chain: [Certificate]
+        do {
+            chain = try await issuer.issueAgentSVID(agentID: agent.spiffeID, csrDER: Array(request.csr), event: "svid.renew.agent")
+        } catch {
+            throw error.rpcError
+        }
+        var renewed = agent
+        renewed.serialNumber = chain[0].serialNumber.hexString
+        renewed.expiresAt = chain[0].notValidAfter
+        do {
+            try await store.saveAgent(renewed, audit: AuditEvent(kind: "agent.renew", actor: agent.spiffeID.description, subject: agent.spiffeID.description, details: ["serial": renewed.serialNumber]))
+        } catch {
+            throw RPCError(code: .unavailable, message: "cannot record agent: \(error)")
+        }
+        logger.info("agent SVID renewed", metadata: ["agent": "\(agent.spiffeID)", "serial": "\(renewed.serialNumber)"])
+        return Matryoshka_V1_RenewAgentResponse.with { $0.svidChain = chain.map { Data(CertificateEncoding.der($0)) } }
+    }
+
+    func sync(request: Matryoshka_V1_SyncRequest, response: RPCWriter<Matryoshka_V1_SyncUpdate>, context: ServerContext) async throws {
+        let (agent, _) = try await authenticator.authenticateAgent(context)
+        let caller = agent.spiffeID
+        logger.info("agent connected", metadata: ["agent": "\(caller)", "peer": "\(context.remotePeer)"])
+        defer { logger.info("agent disconnected", metadata: ["agent": "\(caller)"]) }
+        let (signals, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let entryChanges = await index.changes(for: caller)
+            let bundleChanges = await authorities.bundleUpdates()
+            group.addTask {
+                for await _ in entryChanges { signal.yield() }
+            }
+            group.addTask {
+                for await _ in bundleChanges { signal.yield() }
+            }
+            group.addTask {
+                for await _ in signals {
+                    let entries = await index.entries(servedBy: caller)
+                    let bundle = await authorities.bundle
+                    try await response.write(Matryoshka_V1_SyncUpdate.with {
+                        $0.entries = entries.map(\.wire)
+                        $0.bundle = bundle.wire
+                    })
+                }
+            }
+            signal.yield()
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    func mintX509SVIDs(request: Matryoshka_V1_MintX509SVIDsRequest, context: ServerContext) async throws -> Matryoshka_V1_MintX509SVIDsResponse {
+        let (agent, _) = try await authenticator.authenticateAgent(context)
+        guard request.requests.count <= 1000 else {
+            throw RPCError(code: .invalidArgument, message: "at most 1000 SVIDs per request (got \(request.requests.count))")
+        }
+        var results: [Matryoshka_V1_X509SVIDResult] = []
+        for item in request.requests {
+            do {
+                let (entry, chain) = try await issuer.mintX509SVID(caller: agent.spiffeID, entryID: item.entryID, csrDER: Array(item.csr))
+                results.append(Matryoshka_V1_X509SVIDResult.with {
+                    $0.entryID = entry.id
+                    $0.spiffeID = entry.spiffeID.description
+                    $0.svidChain = chain.map { Data(CertificateEncoding.der($0)) }
+                })
+            } catch {
+                results.append(Matryoshka_V1_X509SVIDResult.with {
+                    $0.entryID = item.entryID
+                    $0.error = error.description
+                })
+            }
+        }
+        return Matryoshka_V1_MintX509SVIDsResponse.with { $0.results = results }
+    }
+
+    func mintJWTSVID(request: Matryoshka_V1_MintJWTSVIDRequest, context: ServerContext) async throws -> Matryoshka_V1_MintJWTSVIDResponse {
+        let (agent, _) = try await authenticator.authenticateAgent(context)
+        do {
+            let (token, expiresAt) = try await issuer.mintJWTSVID(caller: agent.spiffeID, entryID: request.entryID, audience: request.audience)
+            return Matryoshka_V1_MintJWTSVIDResponse.with {
+                $0.token = token
+                $0.expiresAt = Int64(expiresAt.timeIntervalSince1970)
+            }
+        } catch {
+            throw error.rpcError
+        }
+    }
+}
+
+/// Lets an iterator of the request stream be used from the challenger.
+final class RequestBox: @unchecked Sendable {
+    // Used by one attestation at a time, sequentially: the RPC handler hands it to the challenger
+    // and does not touch the iterator again.
+    var iterator: RPCAsyncSequence<Matryoshka_V1_AttestRequest, any Error>.AsyncIterator
+
+    init(_ iterator: RPCAsyncSequence<Matryoshka_V1_AttestRequest, any Error>.AsyncIterator) {
+        self.iterator = iterator
+    }
+}
+
+/// Sends challenges down the attestation stream and reads the answers.
+struct StreamChallenger: NodeChallenger {
+    let requests: RequestBox
+    let response: RPCWriter<Matryoshka_V1_AttestResponse>
+
+    func challenge(_ challenge: [UInt8]) async throws(NodeAttestationError) -> [UInt8] {
+        do {
+            try await response.write(Matryoshka_V1_AttestResponse.with { $0.challenge = Data(challenge) })
+            guard let answer = try await requests.iterator.next() else {
+                throw NodeAttestationError("agent closed the stream instead of answering the challenge")
+            }
+            guard case .challengeResponse(let bytes)? = answer.step else {
+                throw NodeAttestationError("expected a challenge response")
+            }
+            return Array(bytes)
+        } catch let error as NodeAttestationError {
+            throw error
+        } catch {
+            throw NodeAttestationError("challenge failed: \(error)")
+        }
+    }
+}

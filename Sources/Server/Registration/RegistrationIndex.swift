@@ -1,0 +1,111 @@
+import Foundation
+import SPIFFE
+
+/// The registration entries in memory, indexed for the questions the server asks on every
+/// request: which entries may this caller serve, and which callers must hear about a change.
+///
+/// The datastore is the source of truth; the index is loaded from it at start-up and updated
+/// after each successful write.
+public actor RegistrationIndex {
+    private var byID: [String: RegistrationEntry] = [:]
+    private var byParent: [SPIFFEID: Set<String>] = [:]
+    private var bySPIFFEID: [SPIFFEID: Set<String>] = [:]
+    private var watchers: [UUID: Watcher] = [:]
+
+    private struct Watcher {
+        let caller: SPIFFEID
+        let continuation: AsyncStream<Void>.Continuation
+    }
+
+    public init(entries: [RegistrationEntry] = []) {
+        for entry in entries {
+            byID[entry.id] = entry
+            byParent[entry.parentID, default: []].insert(entry.id)
+            bySPIFFEID[entry.spiffeID, default: []].insert(entry.id)
+        }
+    }
+
+    public var count: Int { byID.count }
+
+    public func entry(id: String) -> RegistrationEntry? { byID[id] }
+
+    /// Whether some entry has this SPIFFE ID.
+    public func hasEntry(spiffeID: SPIFFEID) -> Bool {
+        bySPIFFEID[spiffeID] != nil
+    }
+
+    /// Adds or replaces an entry and tells the callers it concerns.
+    public func upsert(_ entry: RegistrationEntry) {
+        if let old = byID[entry.id] { remove(old) }
+        insert(entry)
+        notify(parent: entry.parentID)
+    }
+
+    /// Removes an entry and tells the callers it concerned.
+    public func delete(id: String) {
+        guard let entry = byID[id] else { return }
+        remove(entry)
+        notify(parent: entry.parentID)
+    }
+
+    /// SPIFFE IDs the caller is also known by: entries without selectors whose parent is the
+    /// caller (node aliases, e.g. from `token generate --spiffe-id`).
+    public func aliases(of caller: SPIFFEID) -> [SPIFFEID] {
+        (byParent[caller] ?? []).compactMap { byID[$0] }.filter(\.selectors.isEmpty).map(\.spiffeID).sorted()
+    }
+
+    /// The workload entries the caller may serve: those whose parent is the caller or one of its
+    /// aliases, and that have selectors.
+    public func entries(servedBy caller: SPIFFEID) -> [RegistrationEntry] {
+        let names = [caller] + aliases(of: caller)
+        var result: [RegistrationEntry] = []
+        for name in names {
+            for id in byParent[name] ?? [] {
+                if let entry = byID[id], !entry.selectors.isEmpty { result.append(entry) }
+            }
+        }
+        return result.sorted { ($0.spiffeID, $0.id) < ($1.spiffeID, $1.id) }
+    }
+
+    /// Whether the caller may obtain SVIDs for `entry`.
+    public func may(_ caller: SPIFFEID, serve entry: RegistrationEntry) -> Bool {
+        guard !entry.selectors.isEmpty else { return false }
+        return entry.parentID == caller || aliases(of: caller).contains(entry.parentID)
+    }
+
+    /// A signal every time the set of entries `caller` may serve could have changed.
+    public func changes(for caller: SPIFFEID) -> AsyncStream<Void> {
+        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let id = UUID()
+        watchers[id] = Watcher(caller: caller, continuation: continuation)
+        continuation.onTermination = { [weak self] _ in
+            Task { await self?.removeWatcher(id) }
+        }
+        return stream
+    }
+
+    private func removeWatcher(_ id: UUID) { watchers[id] = nil }
+
+    private func notify(parent: SPIFFEID) {
+        for watcher in watchers.values {
+            // The caller itself, or a caller one of whose aliases is the parent.
+            if watcher.caller == parent || aliases(of: watcher.caller).contains(parent) {
+                watcher.continuation.yield()
+            }
+        }
+    }
+
+    private func insert(_ entry: RegistrationEntry) {
+        byID[entry.id] = entry
+        byParent[entry.parentID, default: []].insert(entry.id)
+        bySPIFFEID[entry.spiffeID, default: []].insert(entry.id)
+    }
+
+    private func remove(_ entry: RegistrationEntry) {
+        byID[entry.id] = nil
+        byParent[entry.parentID]?.remove(entry.id)
+        if byParent[entry.parentID]?.isEmpty == true { byParent[entry.parentID] = nil }
+        bySPIFFEID[entry.spiffeID]?.remove(entry.id)
+        if bySPIFFEID[entry.spiffeID]?.isEmpty == true { bySPIFFEID[entry.spiffeID] = nil }
+    }
+}
