@@ -193,6 +193,17 @@ let package = Package(
             .product(name: "X509", package: "swift-certificates"),
         ]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "SPIFFE"]),
+        // Real processes (server, agents, swtpm) on temp dirs and loopback, driven through the binary.
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "SPIFFE", "Authority", "WorkloadAPI", "MatryoshkaAPI",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ],
+            exclude: ["python"]
+        ),
         .testTarget(name: "ServerTests", dependencies: [
             "Server", "SPIFFE", "Authority", "Attestation", "MatryoshkaAPI",
             .product(name: "GRDB", package: "GRDB.swift"),
