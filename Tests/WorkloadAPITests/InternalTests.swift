@@ -1,7 +1,7 @@
 import Testing
 @testable import WorkloadAPI
 
-@Suite("Internals: DER sequences and credential metadata")
+@Suite("Internals: DER sequences")
 struct InternalTests {
     @Test("back-to-back DER values split and concatenate losslessly")
     func derRoundTrip() throws {
@@ -17,15 +17,5 @@ struct InternalTests {
         #expect(throws: DERSequenceError.truncated(offset: 0)) { try DERSequence.split([0x30, 0x05, 0x01]) }
         #expect(throws: DERSequenceError.invalidLength(offset: 0)) { try DERSequence.split([0x30, 0x80, 0x00, 0x00]) }
         #expect(throws: DERSequenceError.truncated(offset: 5)) { try DERSequence.split([0x30, 0x03, 0x02, 0x01, 0x05, 0x30]) }
-    }
-
-    @Test("credential metadata round-trips and rejects anything else")
-    func credentialMetadata() {
-        let credentials = CallerCredentials(pid: 4242, uid: 1000, gid: 100)
-        #expect(PeerCredentialsMetadata.decode(PeerCredentialsMetadata.encode(credentials)) == credentials)
-        for bad in ["", "pid=1;uid=0", "pid=1;uid=0;gid=0;x=1", "pid=0;uid=0;gid=0", "pid=1;pid=2;gid=0",
-                    "pid=-1;uid=0;gid=0", "pid=1;uid=-1;gid=0", "pid=a;uid=0;gid=0"] {
-            #expect(PeerCredentialsMetadata.decode(bad) == nil, "\(bad)")
-        }
     }
 }

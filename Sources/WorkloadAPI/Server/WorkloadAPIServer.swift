@@ -1,5 +1,4 @@
-internal import GRPCCore
-internal import GRPCNIOTransportHTTP2
+internal import LocalSocket
 internal import Logging
 
 /// Serves the SPIFFE Workload API on a Unix domain socket, telling callers apart by the
@@ -21,16 +20,31 @@ internal import Logging
 /// and handed to the service in a private metadata entry that clients cannot set. Calls without
 /// the `workload.spiffe.io: true` header are refused with `InvalidArgument`, calls from callers
 /// the provider does not know with `PermissionDenied`.
+///
+/// The socket, its mode, its lifecycle and the transport are those of a `LocalSocketServer`.
 public final class WorkloadAPIServer: Sendable {
     /// How this server listens.
     public let configuration: Configuration
-    private let provider: any WorkloadIdentityProvider
-    private let lifecycle = ServerLifecycle()
+    private let server: LocalSocketServer
 
     /// Creates a server; it does nothing until ``run()``.
     public init(configuration: Configuration, provider: any WorkloadIdentityProvider) {
         self.configuration = configuration
-        self.provider = provider
+        let shutdown = ShutdownSignal()
+        let service = WorkloadAPIService(provider: provider, shutdown: shutdown, logger: configuration.logger)
+        self.server = LocalSocketServer(
+            configuration: LocalSocketServer.Configuration(
+                path: configuration.address.path,
+                name: "Workload API",
+                socketMode: configuration.socketMode,
+                maxReceiveMessageSize: configuration.maxReceiveMessageSize,
+                shutdownGracePeriod: configuration.shutdownGracePeriod,
+                logger: configuration.logger
+            ),
+            services: [service],
+            // Open streams end at once with `Unavailable` rather than holding the shutdown.
+            onShutdown: { await shutdown.trigger() }
+        )
     }
 
     /// Returns the address once the server accepts connections (the socket is bound and has its
@@ -39,7 +53,12 @@ public final class WorkloadAPIServer: Sendable {
     /// - Throws: ``WorkloadAPIServerError/notListening(reason:)`` when the server fails to start
     ///   or has stopped; `CancellationError` when the waiting task is cancelled.
     public func waitUntilListening() async throws -> WorkloadAPIAddress {
-        try await lifecycle.waitUntilListening()
+        do {
+            _ = try await server.waitUntilListening()
+        } catch let error as LocalSocketServerError {
+            throw WorkloadAPIServerError(error)
+        }
+        return configuration.address
     }
 
     /// Serves until the calling task is cancelled, then shuts down gracefully: no new
@@ -52,100 +71,10 @@ public final class WorkloadAPIServer: Sendable {
     /// - Throws: ``WorkloadAPIServerError`` when the socket cannot be set up or the transport
     ///   fails. Cancellation is a normal stop, not an error.
     public func run() async throws {
-        try await lifecycle.start()
         do {
-            try await serve()
-            await lifecycle.markStopped(reason: "the server has stopped")
+            try await server.run()
         } catch {
-            await lifecycle.markStopped(reason: "\(error)")
-            throw error
+            throw WorkloadAPIServerError(error)
         }
-    }
-
-    private func serve() async throws {
-        try configuration.validate()
-        let path = configuration.address.path
-        let logger = configuration.logger
-        try UnixSocketFile.prepareForBind(path)
-
-        let shutdown = ShutdownSignal()
-        let service = WorkloadAPIService(provider: provider, shutdown: shutdown, logger: logger)
-        let transport = HTTP2ServerTransport.Posix(
-            address: .unixDomainSocket(path: path),
-            transportSecurity: .plaintext,
-            config: .defaults { config in
-                config.rpc.maxRequestPayloadSize = configuration.maxReceiveMessageSize
-                config.connection.maxGraceTime = configuration.shutdownGracePeriod
-                config.channelDebuggingCallbacks.onAcceptHTTP2Stream = { [limit = configuration.maxReceiveMessageSize] stream in
-                    StreamPipeline.install(on: stream, maxMessageSize: limit)
-                }
-            }
-        )
-        let server = GRPCServer(transport: transport, services: [service])
-        let grace = configuration.shutdownGracePeriod
-
-        // `serve()` runs in its own task so that cancelling `run()` drains the server instead of
-        // tearing it down mid-call; the cancellation handler below starts that drain.
-        let serving = Task { try await server.serve() }
-        var socketIdentity: UnixSocketFile.FileIdentity?
-        defer {
-            if let socketIdentity {
-                UnixSocketFile.removeIfOwned(path, identity: socketIdentity)
-            }
-        }
-
-        try await withTaskCancellationHandler {
-            do {
-                _ = try await transport.listeningAddress
-                try UnixSocketFile.setMode(configuration.socketMode, of: path)
-                guard case .socket(let identity) = try UnixSocketFile.status(of: path) else {
-                    throw WorkloadAPIServerError.socketSetupFailed(path: path, reason: "the socket disappeared after it was bound")
-                }
-                socketIdentity = identity
-            } catch {
-                server.beginGracefulShutdown()
-                serving.cancel()
-                let serveError: (any Error)?
-                do { try await serving.value; serveError = nil } catch { serveError = error }
-                if Task.isCancelled { return }
-                if let serverError = error as? WorkloadAPIServerError { throw serverError }
-                throw WorkloadAPIServerError.socketSetupFailed(path: path, reason: Self.describe(serveError ?? error))
-            }
-            logger.info("Workload API listening", metadata: ["socket": "\(path)", "mode": "\(String(configuration.socketMode, radix: 8))"])
-            await lifecycle.markListening(configuration.address)
-            do {
-                try await serving.value
-            } catch {
-                if Task.isCancelled { return }
-                throw WorkloadAPIServerError.transportFailed(Self.describe(error))
-            }
-        } onCancel: {
-            server.beginGracefulShutdown()
-            Task {
-                await shutdown.trigger()
-                // Connections are closed by the transport after the grace period; this is the
-                // backstop should anything still hold `serve()` open after that.
-                try? await Task.sleep(for: grace + .seconds(1))
-                serving.cancel()
-            }
-        }
-        logger.info("Workload API stopped", metadata: ["socket": "\(path)"])
-    }
-
-    /// The most specific message in a gRPC error chain (bind failures are wrapped twice).
-    private static func describe(_ error: any Error) -> String {
-        var current: any Error = error
-        var messages: [String] = []
-        for _ in 0..<4 {
-            if let runtime = current as? RuntimeError {
-                messages.append(runtime.message)
-                guard let cause = runtime.cause else { break }
-                current = cause
-            } else {
-                messages.append("\(current)")
-                break
-            }
-        }
-        return messages.joined(separator: ": ")
     }
 }

@@ -33,17 +33,5 @@ extension WorkloadAPIServer {
             self.shutdownGracePeriod = shutdownGracePeriod
             self.logger = logger
         }
-
-        func validate() throws(WorkloadAPIServerError) {
-            guard socketMode <= 0o777 else {
-                throw .invalidConfiguration("socket mode \(String(socketMode, radix: 8)) is not a permission mode (at most 777)")
-            }
-            guard maxReceiveMessageSize > 0 else {
-                throw .invalidConfiguration("maximum receive message size must be positive, not \(maxReceiveMessageSize)")
-            }
-            guard shutdownGracePeriod >= .zero else {
-                throw .invalidConfiguration("shutdown grace period must not be negative")
-            }
-        }
     }
 }

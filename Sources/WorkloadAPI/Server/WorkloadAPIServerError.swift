@@ -1,3 +1,5 @@
+internal import LocalSocket
+
 /// Why the Workload API server could not start or keep serving.
 public enum WorkloadAPIServerError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Another server is accepting connections on the socket.
@@ -28,6 +30,20 @@ public enum WorkloadAPIServerError: Error, Sendable, Hashable, CustomStringConve
             return "the Workload API server is not listening: \(reason)"
         case .transportFailed(let message):
             return "the Workload API server failed: \(message)"
+        }
+    }
+}
+
+extension WorkloadAPIServerError {
+    /// The same failure of the underlying `LocalSocketServer`, in the Workload API's terms.
+    init(_ error: LocalSocketServerError) {
+        switch error {
+        case .socketInUse(let path): self = .socketInUse(path: path)
+        case .socketSetupFailed(let path, let reason): self = .socketSetupFailed(path: path, reason: reason)
+        case .invalidConfiguration(let message): self = .invalidConfiguration(message)
+        case .alreadyStarted: self = .alreadyStarted
+        case .notListening(let reason): self = .notListening(reason: reason)
+        case .transportFailed(let message): self = .transportFailed(message)
         }
     }
 }

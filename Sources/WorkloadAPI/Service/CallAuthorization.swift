@@ -1,4 +1,5 @@
 internal import GRPCCore
+internal import LocalSocket
 
 /// The checks every Workload API call passes before the provider is asked anything.
 enum CallAuthorization {
@@ -9,9 +10,9 @@ enum CallAuthorization {
     /// The caller's kernel credentials, after checking the security header.
     ///
     /// - Throws: `InvalidArgument` without the security header; `PermissionDenied` unless
-    ///   exactly one credential entry, written by ``PeerCredentialsHandler``, is present
-    ///   (fails closed: zero means the kernel could not tell who called, more than one cannot
-    ///   happen unless the stripping failed).
+    ///   exactly one credential entry, written by the `LocalSocketServer`'s stream pipeline, is
+    ///   present (fails closed: zero means the kernel could not tell who called, more than one
+    ///   cannot happen unless the stripping failed).
     static func authorize(_ metadata: Metadata) throws(RPCError) -> CallerCredentials {
         let header = Array(metadata[securityHeader])
         guard header.count == 1, case .string("true") = header[0] else {
@@ -20,15 +21,6 @@ enum CallAuthorization {
                 message: "security header missing from request: the Workload API requires metadata '\(securityHeader): true'"
             )
         }
-        let credentials = Array(metadata[PeerCredentialsMetadata.key])
-        guard credentials.count == 1, case .string(let encoded) = credentials[0],
-            let caller = PeerCredentialsMetadata.decode(encoded)
-        else {
-            throw RPCError(
-                code: .permissionDenied,
-                message: "permission denied: the caller's process credentials are unknown"
-            )
-        }
-        return caller
+        return try CallerCredentials(requestMetadata: metadata)
     }
 }

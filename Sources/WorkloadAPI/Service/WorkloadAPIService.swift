@@ -6,8 +6,8 @@ internal import SPIFFE
 /// specification and asks a ``WorkloadIdentityProvider`` for the answers.
 ///
 /// It implements the generated `ServiceProtocol` (not the simple one) because it needs the
-/// request metadata: the security header and the caller credentials put there by
-/// ``PeerCredentialsHandler``.
+/// request metadata: the security header and the caller credentials put there by the
+/// `LocalSocketServer`'s stream pipeline.
 struct WorkloadAPIService: Workload_SpiffeWorkloadAPI.ServiceProtocol {
     let provider: any WorkloadIdentityProvider
     let shutdown: ShutdownSignal
@@ -131,7 +131,14 @@ struct WorkloadAPIService: Workload_SpiffeWorkloadAPI.ServiceProtocol {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         for try await update in updates {
-                            try await writer.write(encode(update))
+                            let message = try encode(update)
+                            do {
+                                try await writer.write(message)
+                            } catch {
+                                // The caller has gone (it closed the stream or the connection):
+                                // a normal end, not a provider failure to report.
+                                return
+                            }
                         }
                     }
                     group.addTask {

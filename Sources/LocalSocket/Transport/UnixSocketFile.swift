@@ -7,12 +7,19 @@ internal import Darwin
 #endif
 
 /// Filesystem chores around the server's Unix socket: clearing a stale socket before binding,
-/// setting the mode after, and removing it on shutdown only if it is still ours.
+/// setting the mode once bound (before it listens, see ``UnixSocketListener``), and removing it
+/// on shutdown only if it is still ours.
 enum UnixSocketFile {
     /// The identity of a file, to recognise our own socket at shutdown.
+    ///
+    /// Device and inode alone are not enough: when our socket is deleted, the next file created
+    /// often gets the freed inode number. The status-change time (set when the mode was given,
+    /// nothing changes it after) tells such a newcomer apart.
     struct FileIdentity: Equatable, Sendable {
         var device: UInt64
         var inode: UInt64
+        var changeSeconds: Int64
+        var changeNanoseconds: Int64
     }
 
     /// What is at a path.
@@ -23,7 +30,7 @@ enum UnixSocketFile {
     }
 
     /// `lstat` of `path`.
-    static func status(of path: String) throws(WorkloadAPIServerError) -> Status {
+    static func status(of path: String) throws(LocalSocketServerError) -> Status {
         var info = stat()
         guard lstat(path, &info) == 0 else {
             let code = errno
@@ -31,12 +38,19 @@ enum UnixSocketFile {
             throw .socketSetupFailed(path: path, reason: "cannot inspect the path: \(Errno.describe(code))")
         }
         guard (info.st_mode & S_IFMT) == S_IFSOCK else { return .other }
-        return .socket(FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)))
+        #if canImport(Darwin)
+        let changed = info.st_ctimespec
+        #else
+        let changed = info.st_ctim
+        #endif
+        return .socket(FileIdentity(
+            device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
+            changeSeconds: Int64(changed.tv_sec), changeNanoseconds: Int64(changed.tv_nsec)))
     }
 
     /// Makes `path` free for `bind()`: removes a socket nobody listens on, refuses to touch a
     /// socket that is still served or a file that is not a socket, and checks the directory exists.
-    static func prepareForBind(_ path: String) throws(WorkloadAPIServerError) {
+    static func prepareForBind(_ path: String) throws(LocalSocketServerError) {
         let directory = parentDirectory(of: path)
         var dirInfo = stat()
         guard stat(directory, &dirInfo) == 0, (dirInfo.st_mode & S_IFMT) == S_IFDIR else {
@@ -58,7 +72,7 @@ enum UnixSocketFile {
     }
 
     /// Sets the permission bits of the socket file.
-    static func setMode(_ mode: UInt32, of path: String) throws(WorkloadAPIServerError) {
+    static func setMode(_ mode: UInt32, of path: String) throws(LocalSocketServerError) {
         guard chmod(path, mode_t(mode)) == 0 else {
             throw .socketSetupFailed(path: path, reason: "cannot set mode \(String(mode, radix: 8)): \(Errno.describe(errno))")
         }
@@ -103,13 +117,5 @@ enum UnixSocketFile {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         if slash == path.startIndex { return "/" }
         return String(path[..<slash])
-    }
-}
-
-/// `strerror` for error messages.
-enum Errno {
-    static func describe(_ code: Int32) -> String {
-        guard let message = strerror(code) else { return "errno \(code)" }
-        return String(cString: message)
     }
 }

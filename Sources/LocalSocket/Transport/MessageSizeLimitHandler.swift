@@ -14,14 +14,17 @@ final class MessageSizeLimitHandler: ChannelInboundHandler, RemovableChannelHand
     typealias InboundOut = HTTP2Frame.FramePayload
 
     private let limit: Int
+    /// What the server calls itself in the refusal, e.g. `Workload API`.
+    private let serverName: String
     /// Bytes of the current message's prefix seen so far (up to 5).
     private var prefix: [UInt8] = []
     /// Bytes of the current message's body still to come.
     private var remainingBody = 0
     private var refused = false
 
-    init(limit: Int) {
+    init(limit: Int, serverName: String) {
         self.limit = limit
+        self.serverName = serverName
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -54,7 +57,7 @@ final class MessageSizeLimitHandler: ChannelInboundHandler, RemovableChannelHand
 
     private func refuse(context: ChannelHandlerContext, length: Int) {
         refused = true
-        let message = "request message of \(length) bytes exceeds the Workload API limit of \(limit) bytes"
+        let message = "request message of \(length) bytes exceeds the \(serverName) limit of \(limit) bytes"
         let trailers: HPACKHeaders = [
             ":status": "200",
             "content-type": "application/grpc",

@@ -1,5 +1,6 @@
-/// The operating-system identity of the process on the other end of a Workload API connection,
-/// as recorded by the kernel (`SO_PEERCRED`) when that process called `connect()`.
+/// The operating-system identity of the process on the other end of a local-socket connection
+/// (a ``LocalSocketServer``), as recorded by the kernel (`SO_PEERCRED`) when that process called
+/// `connect()`.
 ///
 /// The values cannot be forged by the client: the server reads them from the socket, never from
 /// anything the client sends. They describe the process *at connect time*; a process that has
