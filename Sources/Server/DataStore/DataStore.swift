@@ -46,8 +46,36 @@ public protocol DataStore: Sendable {
 
     // MARK: Issued SVIDs
 
+    /// Records a signed SVID with its public key hash, issuing CA and ancestors.
     func recordIssuance(_ svid: IssuedSVIDRecord, audit: AuditEvent) async throws(DataStoreError)
+    /// The SVID with this serial number (X.509) or token ID (JWT), with its ancestors.
     func issuedSVID(serialNumber: String) async throws(DataStoreError) -> IssuedSVIDRecord?
+
+    // MARK: Revocation
+
+    /// Revokes the listed SVIDs that are neither expired nor already revoked at `now`: sets their
+    /// revocation time, reason and revoker, and appends `audit` (its details completed with
+    /// `requested`, `revoked`, `reason`, `serials` and `spiffe_ids`), in one transaction. Unknown
+    /// serial numbers are ignored.
+    /// - Returns: the SVIDs this call revoked, ordered by issue time.
+    func revokeSVIDs(serialNumbers: [String], reason: String, revokedBy: String, now: Date, audit: AuditEvent) async throws(DataStoreError) -> [IssuedSVIDRecord]
+    /// SVIDs with this SPIFFE ID that expire after `now`, revoked or not, ordered by issue time.
+    func unexpiredSVIDs(spiffeID: SPIFFEID, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord]
+    /// SVIDs expiring after `now` whose lineage passes through a layer with this SPIFFE ID (the
+    /// subtree of an identity), ordered by issue time.
+    func unexpiredSVIDs(withAncestor spiffeID: SPIFFEID, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord]
+    /// SVIDs expiring after `now` whose lineage passes through the layer holding the key with this
+    /// hex SHA-256 (the subtree of one credential), ordered by issue time.
+    func unexpiredSVIDs(withAncestorKeyHash keyHash: String, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord]
+    /// Revoked SVIDs that expire after `now` (what CRLs and agents must know), ordered by revocation time.
+    func revokedSVIDs(now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord]
+    /// Deletes the records of SVIDs that expired at or before `cutoff` (the audit log keeps their
+    /// history) and, if any, appends `audit` with the count in `pruned`.
+    /// - Returns: how many were deleted.
+    func pruneSVIDs(expiredBefore cutoff: Date, audit: AuditEvent) async throws(DataStoreError) -> Int
+    /// Increments and returns the CRL number (starts at 1; shared by every CA's CRL, so each CA's
+    /// numbers increase).
+    func nextCRLNumber() async throws(DataStoreError) -> UInt64
 
     // MARK: Bundle
 

@@ -20,7 +20,16 @@ struct SQLiteRecordTests {
         #expect(read.selectors == agent.selectors && !read.canReattest && !read.evicted)
         #expect(read.expiresAt.isClose(to: agent.expiresAt) && read.createdAt.isClose(to: now) && read.lastAttestedAt.isClose(to: now))
 
+        #expect(read.previousSerialNumber == nil && read.honours(serialNumber: "01ab") && !read.honours(serialNumber: "02cd"))
+
+        // A renewal: the replaced SVID is still honoured, the one before it no longer.
+        agent.previousSerialNumber = "01ab"
         agent.serialNumber = "02cd"
+        try await store.saveAgent(agent, audit: event("agent.renew", subject: id.description))
+        let renewed = try #require(try await store.agent(id: id))
+        #expect(renewed.previousSerialNumber == "01ab" && renewed.honours(serialNumber: "01ab") && renewed.honours(serialNumber: "02cd"))
+        #expect(!renewed.honours(serialNumber: "00ff"))
+
         agent.evicted = true
         agent.canReattest = true
         try await store.saveAgent(agent, audit: event("agent.evict", subject: id.description))
@@ -33,7 +42,7 @@ struct SQLiteRecordTests {
         try await store.saveAgent(second, audit: event("node.attest", subject: "a"))
         #expect(try await store.listAgents().map(\.spiffeID) == [second.spiffeID, id])
         #expect(try await store.agent(id: try spiffeID("spiffe://example.org/agent/none")) == nil)
-        #expect(try await allAuditRecords(store).count == 3)
+        #expect(try await allAuditRecords(store).count == 4)
     }
 
     @Test func authoritiesAreSavedReplacedOrderedAndDeleted() async throws {

@@ -19,6 +19,12 @@ enum SQLiteSchema {
         migrator.registerMigration("v1-initial") { db in
             try db.execute(sql: v1Initial)
         }
+        migrator.registerMigration("v2-revocation") { db in
+            try db.execute(sql: v2Revocation)
+        }
+        migrator.registerMigration("v3-agent-previous-serial") { db in
+            try db.execute(sql: v3AgentPreviousSerial)
+        }
         return migrator
     }
 
@@ -102,5 +108,32 @@ enum SQLiteSchema {
             hash           TEXT    NOT NULL
         ) STRICT;
         CREATE INDEX audit_log_by_subject ON audit_log (subject, sequence);
+        """
+
+    /// Revocation: who revoked an SVID and why, which CA signed it (for its CRL), its key, and the
+    /// layers of its lineage (so a subtree can be found by an ancestor's SPIFFE ID or key).
+    /// `depth` orders the ancestors, outermost first (0).
+    private static let v2Revocation = """
+        ALTER TABLE issued_svids ADD COLUMN public_key_hash TEXT;
+        ALTER TABLE issued_svids ADD COLUMN issuer_key_id TEXT;
+        ALTER TABLE issued_svids ADD COLUMN revocation_reason TEXT;
+        ALTER TABLE issued_svids ADD COLUMN revoked_by TEXT;
+        CREATE INDEX issued_svids_revoked ON issued_svids (expires_at) WHERE revoked_at IS NOT NULL;
+        CREATE INDEX issued_svids_by_key_hash ON issued_svids (public_key_hash) WHERE public_key_hash IS NOT NULL;
+
+        CREATE TABLE issued_svid_ancestors (
+            serial_number       TEXT    NOT NULL REFERENCES issued_svids (serial_number) ON DELETE CASCADE,
+            depth               INTEGER NOT NULL CHECK (depth >= 0),
+            ancestor_spiffe_id  TEXT    NOT NULL,
+            ancestor_key_hash   TEXT    NOT NULL,
+            PRIMARY KEY (serial_number, depth)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX issued_svid_ancestors_by_spiffe_id ON issued_svid_ancestors (ancestor_spiffe_id);
+        CREATE INDEX issued_svid_ancestors_by_key_hash ON issued_svid_ancestors (ancestor_key_hash);
+        """
+
+    /// The serial number of an agent's SVID before its last renewal, honoured until it expires.
+    private static let v3AgentPreviousSerial = """
+        ALTER TABLE agents ADD COLUMN previous_serial_number TEXT;
         """
 }

@@ -14,6 +14,7 @@ struct SQLiteAgentRow: Sendable, FetchableRecord, PersistableRecord {
     var attestationType: String
     var selectors: String
     var serialNumber: String
+    var previousSerialNumber: String?
     var expiresAt: Int64
     var createdAt: Int64
     var lastAttestedAt: Int64
@@ -25,6 +26,7 @@ struct SQLiteAgentRow: Sendable, FetchableRecord, PersistableRecord {
         attestationType = agent.attestationType
         selectors = StoredValues.selectorsText(agent.selectors)
         serialNumber = agent.serialNumber
+        previousSerialNumber = agent.previousSerialNumber
         expiresAt = StoredTime.milliseconds(agent.expiresAt)
         createdAt = StoredTime.milliseconds(agent.createdAt)
         lastAttestedAt = StoredTime.milliseconds(agent.lastAttestedAt)
@@ -37,6 +39,7 @@ struct SQLiteAgentRow: Sendable, FetchableRecord, PersistableRecord {
         attestationType = try row.decode(forColumn: "attestation_type")
         selectors = try row.decode(forColumn: "selectors")
         serialNumber = try row.decode(forColumn: "serial_number")
+        previousSerialNumber = try row.decode(forColumn: "previous_serial_number")
         expiresAt = try row.decode(forColumn: "expires_at")
         createdAt = try row.decode(forColumn: "created_at")
         lastAttestedAt = try row.decode(forColumn: "last_attested_at")
@@ -49,6 +52,7 @@ struct SQLiteAgentRow: Sendable, FetchableRecord, PersistableRecord {
         container["attestation_type"] = attestationType
         container["selectors"] = selectors
         container["serial_number"] = serialNumber
+        container["previous_serial_number"] = previousSerialNumber
         container["expires_at"] = expiresAt
         container["created_at"] = createdAt
         container["last_attested_at"] = lastAttestedAt
@@ -67,6 +71,7 @@ struct SQLiteAgentRow: Sendable, FetchableRecord, PersistableRecord {
             createdAt: StoredTime.date(createdAt),
             lastAttestedAt: StoredTime.date(lastAttestedAt),
             canReattest: canReattest,
-            evicted: evicted)
+            evicted: evicted,
+            previousSerialNumber: previousSerialNumber)
     }
 }

@@ -29,7 +29,7 @@ struct SQLiteEntryRow: Sendable, FetchableRecord, PersistableRecord {
 
     init(_ entry: RegistrationEntry) {
         id = entry.id
-        spiffeID = entry.spiffeID.description
+        spiffeID = entry.template
         parentID = entry.parentID.description
         selectors = StoredValues.selectorsText(entry.selectors)
         x509TTL = Int64(entry.x509TTL)
@@ -109,9 +109,16 @@ struct SQLiteEntryRow: Sendable, FetchableRecord, PersistableRecord {
             selectors = try StoredValues.selectors(self.selectors, record, column: "selectors")
             cache.selectorSets[self.selectors] = selectors
         }
+        let template: (spiffeID: SPIFFEID, isWildcard: Bool)
+        do {
+            template = try RegistrationEntry.parseTemplate(spiffeID)
+        } catch {
+            throw .corrupt("\(record): spiffe_id '\(spiffeID)' is not a SPIFFE ID: \(error)")
+        }
         var entry = RegistrationEntry(
             id: id,
-            spiffeID: try StoredValues.spiffeID(spiffeID, record, column: "spiffe_id"),
+            spiffeID: template.spiffeID,
+            isWildcard: template.isWildcard,
             parentID: parent,
             selectors: [],
             x509TTL: x509TTL,

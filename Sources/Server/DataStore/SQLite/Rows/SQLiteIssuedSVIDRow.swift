@@ -2,12 +2,17 @@ import Foundation
 import GRDB
 import SPIFFE
 
-/// A row of `issued_svids`.
+/// A row of `issued_svids` (its ancestors are rows of `issued_svid_ancestors`, see
+/// ``SQLiteAncestorRows``).
 struct SQLiteIssuedSVIDRow: Sendable, FetchableRecord, PersistableRecord {
     static let databaseTableName = "issued_svids"
 
     enum Columns {
         static let serialNumber = Column("serial_number")
+        static let spiffeID = Column("spiffe_id")
+        static let expiresAt = Column("expires_at")
+        static let revokedAt = Column("revoked_at")
+        static let issuedAt = Column("issued_at")
     }
 
     var serialNumber: String
@@ -18,6 +23,10 @@ struct SQLiteIssuedSVIDRow: Sendable, FetchableRecord, PersistableRecord {
     var issuedAt: Int64
     var expiresAt: Int64
     var revokedAt: Int64?
+    var publicKeyHash: String?
+    var issuerKeyID: String?
+    var revocationReason: String?
+    var revokedBy: String?
 
     init(_ svid: IssuedSVIDRecord) {
         serialNumber = svid.serialNumber
@@ -28,6 +37,10 @@ struct SQLiteIssuedSVIDRow: Sendable, FetchableRecord, PersistableRecord {
         issuedAt = StoredTime.milliseconds(svid.issuedAt)
         expiresAt = StoredTime.milliseconds(svid.expiresAt)
         revokedAt = svid.revokedAt.map(StoredTime.milliseconds)
+        publicKeyHash = svid.publicKeyHash
+        issuerKeyID = svid.issuerKeyID
+        revocationReason = svid.revocationReason
+        revokedBy = svid.revokedBy
     }
 
     init(row: Row) throws {
@@ -39,6 +52,10 @@ struct SQLiteIssuedSVIDRow: Sendable, FetchableRecord, PersistableRecord {
         issuedAt = try row.decode(forColumn: "issued_at")
         expiresAt = try row.decode(forColumn: "expires_at")
         revokedAt = try row.decode(forColumn: "revoked_at")
+        publicKeyHash = try row.decode(forColumn: "public_key_hash")
+        issuerKeyID = try row.decode(forColumn: "issuer_key_id")
+        revocationReason = try row.decode(forColumn: "revocation_reason")
+        revokedBy = try row.decode(forColumn: "revoked_by")
     }
 
     func encode(to container: inout PersistenceContainer) {
@@ -50,9 +67,14 @@ struct SQLiteIssuedSVIDRow: Sendable, FetchableRecord, PersistableRecord {
         container["issued_at"] = issuedAt
         container["expires_at"] = expiresAt
         container["revoked_at"] = revokedAt
+        container["public_key_hash"] = publicKeyHash
+        container["issuer_key_id"] = issuerKeyID
+        container["revocation_reason"] = revocationReason
+        container["revoked_by"] = revokedBy
     }
 
-    func model() throws(DataStoreError) -> IssuedSVIDRecord {
+    /// The record, with `ancestors` as read from `issued_svid_ancestors`.
+    func model(ancestors: [IssuedSVIDRecord.Ancestor] = []) throws(DataStoreError) -> IssuedSVIDRecord {
         let record = "issued SVID \(serialNumber)"
         return IssuedSVIDRecord(
             serialNumber: serialNumber,
@@ -62,6 +84,11 @@ struct SQLiteIssuedSVIDRow: Sendable, FetchableRecord, PersistableRecord {
             requestedBy: try StoredValues.optionalSPIFFEID(requestedBy, record, column: "requested_by"),
             issuedAt: StoredTime.date(issuedAt),
             expiresAt: StoredTime.date(expiresAt),
-            revokedAt: revokedAt.map(StoredTime.date))
+            revokedAt: revokedAt.map(StoredTime.date),
+            publicKeyHash: publicKeyHash,
+            ancestors: ancestors,
+            issuerKeyID: issuerKeyID,
+            revocationReason: revocationReason,
+            revokedBy: revokedBy)
     }
 }

@@ -1,0 +1,38 @@
+import Foundation
+import SwiftASN1
+import X509
+
+extension CertificateAuthority {
+    /// The CA certificate's subject key identifier (what issued certificates and CRLs name in
+    /// their authorityKeyIdentifier).
+    public var keyIdentifier: [UInt8] {
+        Array((try? subjectKeyIdentifier(of: certificate)) ?? SubjectKeyIdentifier(hash: certificate.publicKey).keyIdentifier)
+    }
+
+    /// Signs a v2 CRL listing `entries`: issuer the CA's subject, signed with the CA key (ECDSA
+    /// with SHA-256/384 or RSA PKCS#1 v1.5 with SHA-256, by key type), with the `cRLNumber` and
+    /// `authorityKeyIdentifier` extensions. Times are truncated to whole seconds.
+    ///
+    /// - Parameters:
+    ///   - entries: the revoked certificates, in the order they are listed.
+    ///   - thisUpdate: when it is issued.
+    ///   - nextUpdate: when the next one will be issued at the latest.
+    ///   - crlNumber: increases with every CRL this CA signs.
+    public func signCRL(
+        entries: [CertificateRevocationList.Entry], thisUpdate: Date, nextUpdate: Date, crlNumber: UInt64
+    ) throws(CRLError) -> CertificateRevocationList {
+        let algorithm = key.signatureAlgorithm
+        let tbs = CRLDER.TBSCertList(
+            version: 2, signatureAlgorithm: algorithm, issuer: certificate.subject, thisUpdate: thisUpdate, nextUpdate: nextUpdate,
+            entries: entries, crlNumber: crlNumber, authorityKeyIdentifier: keyIdentifier)
+        let tbsBytes = try CRLDER.encodeTBS(tbs)
+        let signature: [UInt8]
+        do {
+            signature = try key.certificatePrivateKey.sign(bytes: tbsBytes, signatureAlgorithm: algorithm).rawRepresentation
+        } catch {
+            throw .signing(String(describing: error))
+        }
+        let der = try CRLDER.encodeCertificateList(tbsBytes: tbsBytes, algorithm: algorithm, signature: signature)
+        return try CertificateRevocationList(derEncoded: der)
+    }
+}

@@ -1,0 +1,33 @@
+import Authority
+import Foundation
+
+/// The published state of revocation at one moment: every unexpired revoked credential and the
+/// CRLs signed for it. Sync streams send it to agents; `GET /crl` serves its CRLs.
+public struct RevocationSnapshot: Sendable {
+    /// Unexpired revoked credentials, oldest revocation first.
+    public var credentials: [RevokedCredential] = []
+    /// One CRL per X.509 CA (prepared, active, retired), oldest CA first.
+    public var crls: [CertificateRevocationList] = []
+    /// The CRL of the CA that signs now.
+    public var activeCRL: CertificateRevocationList?
+    /// When the CRLs were signed; nil before the first signing.
+    public var signedAt: Date?
+    /// `credentials` in wire form, converted once per change rather than once per stream.
+    public var wireCredentials: [Matryoshka_V1_RevokedCredential] = []
+
+    public init() {}
+
+    init(credentials: [RevokedCredential], crls: [CertificateRevocationList], activeCRL: CertificateRevocationList?, signedAt: Date) {
+        self.credentials = credentials
+        self.crls = crls
+        self.activeCRL = activeCRL
+        self.signedAt = signedAt
+        self.wireCredentials = credentials.map(\.wire)
+    }
+
+    /// Every CRL as PEM blocks (`-----BEGIN X509 CRL-----`), for `openssl verify -CRLfile`.
+    public var pem: String { crls.map(\.pemEncoded).joined() }
+
+    /// The CRLs as DER, for the Workload API `crl` fields and the sync stream.
+    public var crlDER: [[UInt8]] { crls.map(\.derEncoded) }
+}
