@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "matryoshka", targets: ["matryoshka"]),
         .library(name: "SPIFFE", targets: ["SPIFFE"]),
         .library(name: "Authority", targets: ["Authority"]),
+        .library(name: "LocalSocket", targets: ["LocalSocket"]),
         .library(name: "WorkloadAPI", targets: ["WorkloadAPI"]),
         .library(name: "Server", targets: ["Server"]),
         .library(name: "Agent", targets: ["Agent"]),
@@ -60,6 +61,17 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
             ]
         ),
+        // The chain of custody: links, their DER and JWT encodings, signing, offline verification.
+        .target(
+            name: "Lineage",
+            dependencies: [
+                "SPIFFE",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
+        ),
         // Selectors, workload attestors (unix) and the node attestor plugin interface.
         .target(
             name: "Attestation",
@@ -86,19 +98,29 @@ let package = Package(
             ],
             exclude: ["Proto"]
         ),
-        // The SPIFFE Workload API: generated code, client, service, Unix-socket transport.
+        // gRPC on a local Unix socket that knows each caller's kernel credentials (SO_PEERCRED):
+        // the transport handlers, the socket file's lifecycle, LocalSocketServer. Knows no SPIFFE.
         .target(
-            name: "WorkloadAPI",
+            name: "LocalSocket",
             dependencies: [
-                "SPIFFE",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
-                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The SPIFFE Workload API: generated code, client, service, served by a LocalSocketServer.
+        .target(
+            name: "WorkloadAPI",
+            dependencies: [
+                "SPIFFE", "LocalSocket",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["Proto"]
@@ -123,7 +145,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "SPIFFE", "Authority", "Attestation", "MatryoshkaAPI",
+                "SPIFFE", "Authority", "Attestation", "MatryoshkaAPI", "LocalSocket", "Lineage",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -142,7 +164,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "SPIFFE", "Authority", "Attestation", "WorkloadAPI", "MatryoshkaAPI",
+                "SPIFFE", "Authority", "Attestation", "WorkloadAPI", "MatryoshkaAPI", "Lineage",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -155,7 +177,7 @@ let package = Package(
         .target(
             name: "MatryoshkaCLI",
             dependencies: [
-                "SPIFFE", "Authority", "Attestation", "MatryoshkaAPI", "WorkloadAPI", "Server", "Agent",
+                "SPIFFE", "Authority", "Attestation", "MatryoshkaAPI", "WorkloadAPI", "Server", "Agent", "Lineage",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -174,9 +196,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Shared by the test targets: running external commands without blocking the concurrency pool.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SPIFFETests", dependencies: ["SPIFFE", "Authority"], resources: [.copy("testdata")]),
         .testTarget(name: "AuthorityTests", dependencies: ["Authority", "SPIFFE"]),
-        .testTarget(name: "MatryoshkaCLITests", dependencies: ["MatryoshkaCLI", "SPIFFE", "Authority"], exclude: ["python"]),
+        .testTarget(name: "MatryoshkaCLITests", dependencies: ["MatryoshkaCLI", "SPIFFE", "Authority", "TestSupport"], exclude: ["python"]),
         .testTarget(name: "WorkloadAPITests", dependencies: [
             "WorkloadAPI", "SPIFFE", "Authority",
             .product(name: "X509", package: "swift-certificates"),
@@ -186,18 +210,29 @@ let package = Package(
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "LocalSocketTests", dependencies: [
+            "LocalSocket",
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "TPMTests", dependencies: [
-            "TPM",
+            "TPM", "TestSupport",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "X509", package: "swift-certificates"),
         ]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "SPIFFE"]),
+        .testTarget(name: "LineageTests", dependencies: [
+            "Lineage", "SPIFFE", "Authority", "TestSupport",
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         // Real processes (server, agents, swtpm) on temp dirs and loopback, driven through the binary.
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "SPIFFE", "Authority", "WorkloadAPI", "MatryoshkaAPI",
+                "SPIFFE", "Authority", "WorkloadAPI", "MatryoshkaAPI", "TestSupport",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -205,8 +240,11 @@ let package = Package(
             exclude: ["python"]
         ),
         .testTarget(name: "ServerTests", dependencies: [
-            "Server", "SPIFFE", "Authority", "Attestation", "MatryoshkaAPI",
+            "Server", "SPIFFE", "Authority", "Attestation", "MatryoshkaAPI", "LocalSocket", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
     ]
 )

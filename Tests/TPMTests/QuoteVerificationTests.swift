@@ -162,7 +162,7 @@ struct QuoteVerificationTests {
             // is reloaded from its public and private blobs under the recreated EK.
             await tpm.close()
             let measurement = Array(SHA256.hash(data: Array("a new kernel".utf8))).hexString
-            try swtpm.tool("tpm2_pcrextend", ["16:sha256=\(measurement)"])
+            try await swtpm.tool("tpm2_pcrextend", ["16:sha256=\(measurement)"])
             tpm = try await TPMDevice(tcti: swtpm.tcti)
             let after = try await tpm.quote(attestationKey: ak, pcrs: Self.pcrs, qualifyingData: extraData)
             await tpm.close()

@@ -116,9 +116,9 @@ struct TPMDeviceTests {
             #expect(try await tpm.activateCredential(attestationKey: keys[0], challenge: challenge) == [7])
             await tpm.close()
             // No resource manager: anything not flushed would still be in the TPM.
-            #expect(try swtpm.tool("tpm2_getcap", ["handles-transient"]).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
-            #expect(try swtpm.tool("tpm2_getcap", ["handles-loaded-session"]).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
-            #expect(try swtpm.tool("tpm2_getcap", ["handles-saved-session"]).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
+            #expect(try await swtpm.tool("tpm2_getcap", ["handles-transient"]).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
+            #expect(try await swtpm.tool("tpm2_getcap", ["handles-loaded-session"]).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
+            #expect(try await swtpm.tool("tpm2_getcap", ["handles-saved-session"]).trimmingCharacters(in: .whitespacesAndNewlines).isEmpty)
         }
     }
 

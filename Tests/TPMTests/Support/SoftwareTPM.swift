@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -19,7 +20,7 @@ import Glibc
 /// `--config`). The state directory is new and empty, so `--overwrite` is not needed.
 ///
 /// Use ``with(provisioned:_:)``: it always stops swtpm and deletes the state directory.
-final class SoftwareTPM {
+final class SoftwareTPM: Sendable {
     struct Failure: Error, CustomStringConvertible {
         let description: String
     }
@@ -56,9 +57,16 @@ final class SoftwareTPM {
 
     /// Starts a swtpm, runs `body`, then stops it and deletes its state, whatever `body` did.
     static func with<T>(provisioned: Bool = false, _ body: (SoftwareTPM) async throws -> T) async throws -> T {
-        let tpm = try start(provisioned: provisioned)
-        defer { tpm.stop() }
-        return try await body(tpm)
+        // Starting (swtpm_setup takes seconds) and stopping wait synchronously: off the pool.
+        let tpm = try await offCooperativePool { try start(provisioned: provisioned) }
+        do {
+            let result = try await body(tpm)
+            try? await offCooperativePool { tpm.stop() }
+            return result
+        } catch {
+            try? await offCooperativePool { tpm.stop() }
+            throw error
+        }
     }
 
     /// Starts swtpm and waits (at most 10 s) until it accepts connections.
@@ -115,8 +123,10 @@ final class SoftwareTPM {
     /// Runs a tpm2-tools command against this swtpm (`-T` added), at most 30 s. The `TPMDevice`
     /// must be closed first: swtpm serves one connection at a time.
     @discardableResult
-    func tool(_ name: String, _ arguments: [String]) throws -> String {
-        try Self.run("/usr/bin/\(name)", ["-T", tcti] + arguments, in: directory, timeout: 30)
+    func tool(_ name: String, _ arguments: [String]) async throws -> String {
+        let result = try await ExternalCommand.run("/usr/bin/\(name)", ["-T", tcti] + arguments, in: directory, timeout: .seconds(30))
+        guard result.succeeded else { throw Failure(description: "\(result)") }
+        return result.stdout
     }
 
     /// Runs a program, waits at most `timeout` seconds, returns its standard output; throws with
