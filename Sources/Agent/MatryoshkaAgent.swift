@@ -17,9 +17,10 @@ public actor MatryoshkaAgent {
     private let logger: Logger
     private let attestor: any WorkloadAttestor
     private let stateStore: AgentStateStore
-    private var readyWaiters: [CheckedContinuation<Void, Never>] = []
-    private var isReady = false
+    private let readyGate = ReadinessGate()
     private(set) public var agentID: SPIFFEID?
+    /// The exit status of the hosted command, once it has exited.
+    private(set) public var commandStatus: Int32?
 
     public init(config: AgentConfig, logger: Logger, workloadAttestor: (any WorkloadAttestor)? = nil) {
         self.config = config
@@ -29,19 +30,35 @@ public actor MatryoshkaAgent {
     }
 
     /// Waits until the agent has its identity and serves the Workload API.
-    public func waitUntilReady() async {
-        if isReady { return }
-        await withCheckedContinuation { readyWaiters.append($0) }
+    public func waitUntilReady() async throws {
+        try await readyGate.wait()
     }
 
     /// Runs until cancelled.
     public func run() async throws {
-        try stateStore.prepare()
-        let identity = try await obtainIdentity()
-        agentID = try X509SVID.spiffeID(of: identity.chain[0])
-        let cache = IdentityCache(bundle: identity.bundle, logger: logger)
+        do {
+            try await runComponents()
+        } catch {
+            await readyGate.fail(error)
+            throw error
+        }
+        await readyGate.fail(CancellationError())
+    }
+
+    private func runComponents() async throws {
+        let source: any IdentitySource
+        if let parentSocket = config.parentSocketPath {
+            source = try ParentIdentitySource(parentSocket: parentSocket, trustDomain: config.trustDomain, spiffeID: config.layerSPIFFEID, logger: logger)
+        } else {
+            source = NodeIdentitySource(config: config, store: stateStore, logger: logger)
+        }
+        let initial = try await source.start()
+        agentID = try X509SVID.spiffeID(of: initial.identity.chain[0])
+        let feed = IdentityFeed(initial.identity)
+        let cache = IdentityCache(bundle: initial.bundle, logger: logger)
         let link = ServerLink()
-        let provider = AgentWorkloadProvider(cache: cache, attestor: attestor, link: link, logger: logger)
+        let callerPolicy: CallerPolicy = config.parentSocketPath == nil || config.allowNonDescendants ? .any : .descendantsOf(getpid())
+        let provider = AgentWorkloadProvider(cache: cache, attestor: attestor, link: link, logger: logger, callerPolicy: callerPolicy)
         let workloadAPI = WorkloadAPIServer(
             configuration: WorkloadAPIServer.Configuration(
                 address: try WorkloadAPIAddress(config.socketPath), socketMode: UInt32(config.socketMode), logger: logger),
@@ -52,112 +69,72 @@ public actor MatryoshkaAgent {
             group.addTask {
                 _ = try await workloadAPI.waitUntilListening()
                 await self.markReady()
+                if let command = try await self.hostedCommand() {
+                    // The hosted workload's life is the agent's: stop when it exits.
+                    await self.setCommandStatus(await command.wait())
+                    return
+                }
+                try await Task.sleep(for: .seconds(Int64.max / 2))
             }
-            group.addTask {
-                try await self.connectionLoop(identity: identity, cache: cache, link: link)
-            }
+            group.addTask { try await source.watch(feed: feed) }
+            group.addTask { try await self.connectionLoop(feed: feed, source: source, cache: cache, link: link) }
             try await group.next()
-            try await group.next()
-            try await group.next()
+            group.cancelAll()
         }
+    }
+
+    private func setCommandStatus(_ status: Int32) {
+        commandStatus = status
+        logger.notice("hosted command exited; stopping", metadata: ["status": "\(status)"])
+    }
+
+    /// Starts the hosted command, if any, pointed at this agent's Workload API.
+    private func hostedCommand() throws -> SpawnedProcess? {
+        guard let first = config.command.first else { return nil }
+        var environment = ProcessInfo.processInfo.environment
+        guard let executable = SpawnedProcess.resolve(first, path: environment["PATH"]) else {
+            throw AgentError("command not found: \(first)")
+        }
+        environment[WorkloadAPIAddress.environmentVariable] = "unix://" + config.socketPath
+        environment["MATRYOSHKA_SERVER"] = HostAndPortText.format(host: config.serverHost, port: config.serverPort)
+        let process = try SpawnedProcess(executable: executable, arguments: config.command, environment: environment)
+        logger.info("started hosted command", metadata: ["pid": "\(process.pid)", "command": "\(config.command.joined(separator: " "))"])
+        return process
     }
 
     private func markReady() {
-        isReady = true
-        logger.notice("agent ready", metadata: ["agent_id": "\(agentID?.description ?? "-")", "socket": "\(config.socketPath)"])
-        for waiter in readyWaiters { waiter.resume() }
-        readyWaiters.removeAll()
-    }
-
-    // MARK: Identity
-
-    /// The agent's identity: the saved one if it is still valid, else a new one by attestation.
-    private func obtainIdentity() async throws -> AgentStateStore.State {
-        if let saved = try stateStore.load(trustDomain: config.trustDomain) {
-            let expiry = saved.chain[0].notValidAfter
-            if expiry > Date().addingTimeInterval(5) {
-                logger.info("using saved agent identity", metadata: [
-                    "agent_id": "\((try? X509SVID.spiffeID(of: saved.chain[0]).description) ?? "?")",
-                    "expires": "\(expiry.formatted(.iso8601))",
-                ])
-                return saved
-            }
-            guard config.joinToken != nil else {
-                throw AgentError("the saved agent SVID expired at \(expiry.formatted(.iso8601)); the agent must attest again (start it with a new --join-token)")
-            }
-            logger.warning("saved agent SVID has expired; attesting again")
-        }
-        guard let token = config.joinToken else {
-            throw AgentError("no agent identity in \(config.dataDirectory): start the agent with --join-token (from `matryoshka server token generate`)")
-        }
-        guard let bundlePath = config.bootstrapBundlePath else {
-            throw AgentError("--trust-bundle is required for the first attestation, to authenticate the server")
-        }
-        let bootstrapBundle: SPIFFEBundle
-        do {
-            bootstrapBundle = try BundleFile.parse(Array(try Data(contentsOf: URL(fileURLWithPath: bundlePath))), trustDomain: config.trustDomain)
-        } catch {
-            throw AgentError("cannot read trust bundle \(bundlePath): \(error)")
-        }
-        return try await attest(with: JoinTokenAttestorClient(token: token), bootstrapBundle: bootstrapBundle)
-    }
-
-    private func attest(with attestor: any NodeAttestorClient, bootstrapBundle: SPIFFEBundle) async throws -> AgentStateStore.State {
-        let key = try SigningKey(generating: .ecP256)
-        let reloader = SVIDCertificateReloader()
-        try reloader.update(chain: [try CertificateRequests.bootstrapCertificate(for: key)], key: key.certificatePrivateKey)
-        let diagnostics = TLSDiagnostics()
-        let deadline = ContinuousClock.now.advanced(by: config.startupTimeout)
-        var delay = Duration.milliseconds(250)
-        while true {
-            do {
-                let (id, chain, bundle) = try await NodeClient.withConnection(
-                    host: config.serverHost, port: config.serverPort, serverID: config.serverID, identity: reloader,
-                    bundle: { bootstrapBundle }, diagnostics: diagnostics
-                ) { client in
-                    try await client.attest(with: attestor, key: key)
-                }
-                try stateStore.saveIdentity(chain: chain, key: key)
-                try stateStore.saveBundle(bundle)
-                logger.notice("node attested", metadata: ["agent_id": "\(id)", "method": "\(attestor.type)", "expires": "\(chain[0].notValidAfter.formatted(.iso8601))"])
-                return AgentStateStore.State(chain: chain, key: key, bundle: bundle)
-            } catch let error as RPCError where error.code != .unavailable && error.code != .deadlineExceeded {
-                throw AgentError("node attestation refused: \(error.message)")
-            } catch {
-                let reason = diagnostics.failure ?? Self.describe(error)
-                if diagnostics.failure != nil || ContinuousClock.now >= deadline {
-                    throw AgentError("cannot reach the server at \(config.serverHost):\(config.serverPort): \(reason)")
-                }
-                logger.info("server not reachable yet; retrying", metadata: ["reason": "\(reason)"])
-                try await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
-            }
-        }
+        let mode = config.parentSocketPath == nil ? "node" : "nested"
+        logger.notice("agent ready", metadata: ["agent_id": "\(agentID?.description ?? "-")", "socket": "\(config.socketPath)", "mode": "\(mode)"])
+        Task { await readyGate.open() }
     }
 
     // MARK: Connection to the server
 
     private struct Reconnect: Error {}
 
-    private func connectionLoop(identity initial: AgentStateStore.State, cache: IdentityCache, link: ServerLink) async throws {
-        var identity = initial
+    /// Connects to the server as the current identity and serves until the connection fails or
+    /// the identity changes (renewal, or a rotation by the parent layer), then connects again.
+    private func connectionLoop(feed: IdentityFeed, source: any IdentitySource, cache: IdentityCache, link: ServerLink) async throws {
         let reloader = SVIDCertificateReloader()
         let diagnostics = TLSDiagnostics()
         var delay = Duration.seconds(1)
         var wasConnected = true
         while !Task.isCancelled {
-            try reloader.update(chain: identity.chain, key: identity.key.certificatePrivateKey)
-            let current = identity
+            let (identity, generation) = await feed.current
+            try reloader.update(chain: identity.chain, key: identity.key)
             do {
-                let renewed: AgentStateStore.State? = try await NodeClient.withConnection(
+                try await NodeClient.withConnection(
                     host: config.serverHost, port: config.serverPort, serverID: config.serverID, identity: reloader,
                     bundle: { await cache.bundle }, diagnostics: diagnostics
                 ) { client in
-                    await link.connected(client)
-                    return try await self.serve(client: client, identity: current, cache: cache)
+                    await link.connected(client, as: identity)
+                    try await self.serve(client: client, identity: identity, generation: generation, feed: feed, source: source, cache: cache)
                 }
-                await link.disconnected()
-                if let renewed { identity = renewed }
+                await link.disconnected(reconnecting: true)
+                delay = .seconds(1)
+                wasConnected = true
+            } catch is Reconnect {
+                await link.disconnected(reconnecting: true)
                 delay = .seconds(1)
                 wasConnected = true
             } catch {
@@ -165,67 +142,87 @@ public actor MatryoshkaAgent {
                 if Task.isCancelled { return }
                 let reason = diagnostics.failure ?? Self.describe(error)
                 let held = await cache.svidCount
-                if wasConnected {
+                if let refusal = error as? RPCError, refusal.code == .permissionDenied {
+                    // Revoked or evicted: the server is reachable but refuses this identity.
+                    logger.warning("the server refuses this layer's SVID; waiting for a new identity", metadata: [
+                        "reason": "\(refusal.message)", "cached_svids": "\(held)",
+                    ])
+                } else if wasConnected {
                     logger.warning("server unreachable; serving cached identities", metadata: [
-                        "reason": "\(reason)", "cached_svids": "\(held)", "agent_svid_expires": "\(identity.chain[0].notValidAfter.formatted(.iso8601))",
+                        "reason": "\(reason)", "cached_svids": "\(held)", "layer_svid_expires": "\(identity.expiresAt.formatted(.iso8601))",
                     ])
                 } else {
                     logger.info("still cannot reach the server", metadata: ["reason": "\(reason)", "retry_in": "\(delay)"])
                 }
                 wasConnected = false
-                if identity.chain[0].notValidAfter <= Date() {
-                    logger.error("the agent SVID has expired while the server was unreachable; the agent must attest again")
+                if identity.expiresAt <= Date() {
+                    logger.error("this layer's SVID has expired while the server was unreachable", metadata: ["expired": "\(identity.expiresAt.formatted(.iso8601))"])
                 }
-                try await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(30))
+                // A new identity (e.g. the parent replaced a revoked SVID) is worth trying at once.
+                if await Self.sleep(for: delay, orUntilChangeOf: feed, after: generation) {
+                    delay = .seconds(1)
+                } else {
+                    delay = min(delay * 2, .seconds(30))
+                }
             }
         }
     }
 
-    /// Serves one connection: keeps the cache in sync, mints SVIDs, and renews the agent SVID at
-    /// half-life (after which the connection is re-established with the new SVID).
-    private func serve(client: NodeClient, identity: AgentStateStore.State, cache: IdentityCache) async throws -> AgentStateStore.State? {
-        try await withThrowingTaskGroup(of: AgentStateStore.State?.self) { group in
+    /// Sleeps for `delay` or until the identity is newer than `generation`, whichever comes first;
+    /// returns whether the identity changed.
+    private static func sleep(for delay: Duration, orUntilChangeOf feed: IdentityFeed, after generation: Int) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
             group.addTask {
-                try await client.sync { entries, bundle, isFirst in
+                try? await Task.sleep(for: delay)
+                return false
+            }
+            group.addTask {
+                await feed.waitForChange(after: generation)
+                return !Task.isCancelled
+            }
+            let changed = await group.next() ?? false
+            group.cancelAll()
+            return changed
+        }
+    }
+
+    /// Serves one connection: keeps the cache in sync, mints SVIDs, lets the identity source
+    /// renew, and ends (to reconnect) when the identity changes.
+    private func serve(
+        client: NodeClient, identity: LayerIdentity, generation: Int, feed: IdentityFeed, source: any IdentitySource, cache: IdentityCache
+    ) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await client.syncUpdates { state, isFirst in
+                    let entries = state.entries
+                    let bundle = state.bundle
                     let previous = await cache.bundle
-                    await cache.apply(entries: entries, bundle: bundle)
-                    if bundle != previous { try? self.stateStore.saveBundle(bundle) }
+                    await cache.apply(entries: entries, bundle: bundle, revocations: state.revocations)
+                    if bundle != previous { await source.bundleChanged(bundle) }
                     if isFirst {
                         self.logger.notice("connected to server", metadata: ["entries": "\(entries.count)"])
                     } else {
-                        self.logger.info("sync update", metadata: ["entries": "\(entries.count)", "bundle_sequence": "\(bundle.sequenceNumber ?? 0)"])
+                        self.logger.info("sync update", metadata: [
+                            "entries": "\(entries.count)", "bundle_sequence": "\(bundle.sequenceNumber ?? 0)",
+                            "revoked": "\(state.revocations.bySerial.count)",
+                        ])
                     }
                 }
                 throw AgentError("the server closed the sync stream")
             }
+            group.addTask { try await self.mintLoop(client: client, cache: cache, identity: identity) }
+            group.addTask { try await source.renew(identity: identity, client: client, feed: feed) }
             group.addTask {
-                try await self.mintLoop(client: client, cache: cache)
-                return nil
+                await feed.waitForChange(after: generation)
+                throw Reconnect()
             }
-            group.addTask {
-                let leaf = identity.chain[0]
-                let renewAt = leaf.notValidBefore.addingTimeInterval(leaf.notValidAfter.timeIntervalSince(leaf.notValidBefore) / 2)
-                try await Task.sleep(for: .seconds(max(0, renewAt.timeIntervalSinceNow)))
-                return try await self.renewAgentSVID(client: client)
-            }
-            guard let result = try await group.next() else { return nil }
+            try await group.next()
             group.cancelAll()
-            return result
         }
     }
 
-    private func renewAgentSVID(client: NodeClient) async throws -> AgentStateStore.State {
-        let key = try SigningKey(generating: .ecP256)
-        let chain = try await client.renew(key: key)
-        try stateStore.saveIdentity(chain: chain, key: key)
-        let bundle = try stateStore.load(trustDomain: config.trustDomain)?.bundle ?? SPIFFEBundle(trustDomain: config.trustDomain)
-        logger.info("agent SVID renewed", metadata: ["serial": "\(chain[0].serialNumber.hexString)", "expires": "\(chain[0].notValidAfter.formatted(.iso8601))"])
-        return AgentStateStore.State(chain: chain, key: key, bundle: bundle)
-    }
-
     /// Mints SVIDs whenever entries need them: new entries at once, held ones at half-life.
-    private func mintLoop(client: NodeClient, cache: IdentityCache) async throws {
+    private func mintLoop(client: NodeClient, cache: IdentityCache, identity: LayerIdentity) async throws {
         let (wake, wakeUp) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let requests = await cache.mintRequests()
         let forward = Task {
@@ -241,14 +238,16 @@ public actor MatryoshkaAgent {
             try Task.checkCancellation()
             await cache.dropExpired()
             let now = Date()
-            let due = await cache.entriesNeedingSVIDs(now: now).filter { (refusedUntil[$0.id] ?? .distantPast) <= now }
+            // Wildcard entries name their children on demand (exec, nested layers), not here.
+            let due = await cache.entriesNeedingSVIDs(now: now).filter { !$0.isWildcard && (refusedUntil[$0.id] ?? .distantPast) <= now }
             for batch in stride(from: 0, to: due.count, by: 200).map({ Array(due[$0..<min($0 + 200, due.count)]) }) {
                 var keys: [String: SigningKey] = [:]
-                var requests: [(entryID: String, csr: [UInt8])] = []
+                var requests: [NodeClient.X509Request] = []
                 for entry in batch {
                     let key = try SigningKey(generating: .ecP256)
                     keys[entry.id] = key
-                    requests.append((entry.id, try CertificateRequests.csr(for: key)))
+                    let link = try identity.childLink(for: entry, spiffeID: entry.spiffeID, publicKey: key.publicKey, ttlSeconds: entry.x509TTL, now: now)
+                    requests.append(NodeClient.X509Request(entryID: entry.id, csr: try CertificateRequests.csr(for: key), lineageLink: link))
                 }
                 let results = try await client.mintX509SVIDs(requests)
                 for entry in batch {

@@ -3,6 +3,7 @@ import Authority
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import LocalSocket
 import Logging
 import Prometheus
 import SPIFFE
@@ -17,7 +18,7 @@ public actor MatryoshkaServer {
     private let metrics: PrometheusCollectorRegistry
     private var readyProblem: String? = "starting"
     private var listening: (node: HostAndPort?, http: HostAndPort?) = (nil, nil)
-    private var readyWaiters: [CheckedContinuation<Void, Never>] = []
+    private let readyGate = ReadinessGate()
 
     public init(config: ServerConfig, logger: Logger, metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.config = config
@@ -29,13 +30,22 @@ public actor MatryoshkaServer {
     public var nodeAddress: HostAndPort? { listening.node }
 
     /// Waits until the server serves all its endpoints.
-    public func waitUntilReady() async {
-        if readyProblem == nil { return }
-        await withCheckedContinuation { readyWaiters.append($0) }
+    public func waitUntilReady() async throws {
+        try await readyGate.wait()
     }
 
     /// Runs until the task is cancelled or a component fails.
     public func run() async throws {
+        do {
+            try await runComponents()
+        } catch {
+            await readyGate.fail(error)
+            throw error
+        }
+        await readyGate.fail(CancellationError())
+    }
+
+    private func runComponents() async throws {
         try config.validate()
         try Self.prepareDirectory(config.dataDirectory)
         let store: any DataStore
@@ -48,6 +58,8 @@ public actor MatryoshkaServer {
         let index = RegistrationIndex(entries: entries)
         let authorities = AuthorityManager(store: store, settings: try loadCASettings(), logger: logger)
         try await authorities.start()
+        let revocation = Revocation(store: store, authorities: authorities, logger: logger)
+        try await revocation.start()
         let issuer = Issuer(
             authorities: authorities, store: store, index: index,
             defaults: Issuer.Defaults(x509TTL: config.defaultX509SVIDTTL, jwtTTL: config.defaultJWTSVIDTTL, agentTTL: config.agentSVIDTTL),
@@ -59,20 +71,18 @@ public actor MatryoshkaServer {
         let nodeService = NodeService(
             trustDomain: config.trustDomain,
             attestors: [JoinTokenAttestorClient.type: JoinTokenAttestor(store: store)],
-            authenticator: CallerAuthenticator(authorities: authorities, store: store),
-            issuer: issuer, authorities: authorities, index: index, store: store, agentTTL: config.agentSVIDTTL, logger: logger)
+            authenticator: CallerAuthenticator(authorities: authorities, store: store, index: index, revocation: revocation),
+            issuer: issuer, authorities: authorities, index: index, store: store, revocation: revocation, agentTTL: config.agentSVIDTTL,
+            logger: logger)
         let nodeServer = GRPCServer(
             transport: try nodeTransport(reloader: tlsIdentity, authorities: authorities),
             services: [nodeService])
 
-        try UnixSocketPath.removeStale(config.adminSocketPath)
         let adminService = AdminService(
-            trustDomain: config.trustDomain, store: store, index: index, authorities: authorities,
+            trustDomain: config.trustDomain, store: store, index: index, authorities: authorities, revocation: revocation,
             defaultJoinTokenTTL: config.defaultJoinTokenTTL, serverID: config.serverID,
-            caller: { _ in "admin" }, logger: logger)
-        let adminServer = GRPCServer(
-            transport: HTTP2ServerTransport.Posix(address: .unixDomainSocket(path: config.adminSocketPath), transportSecurity: .plaintext),
-            services: [adminService])
+            caller: AdminCaller.auditName(in:), logger: logger)
+        let adminServer = adminSocketServer(service: adminService)
 
         logger.notice("starting server", metadata: [
             "trust_domain": "\(config.trustDomain)", "data_dir": "\(config.dataDirectory)",
@@ -80,15 +90,26 @@ public actor MatryoshkaServer {
         ])
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await nodeServer.serve() }
-            group.addTask { try await adminServer.serve() }
+            group.addTask {
+                do {
+                    try await adminServer.run()
+                } catch {
+                    throw ServerError("admin API: \(error)")
+                }
+            }
             if let httpAddress = config.httpAddress {
                 let http = HTTPEndpoints.application(
-                    address: httpAddress, authorities: authorities,
-                    readiness: { [weak self] in await self?.readiness() ?? "stopped" }, metrics: metrics, logger: logger)
+                    address: httpAddress, authorities: authorities, revocation: revocation,
+                    readiness: { [weak self] in
+                        // Not `self?.readiness() ?? …`: nil from readiness() means ready.
+                        guard let self else { return "stopped" }
+                        return await self.readiness()
+                    }, metrics: metrics, logger: logger)
                 group.addTask { try await http.run() }
             }
+            group.addTask { try await revocation.run() }
             group.addTask { [logger] in
-                try await Self.rotationLoop(authorities: authorities, logger: logger) {
+                try await Self.rotationLoop(authorities: authorities, serverSVIDTTL: self.config.agentSVIDTTL, logger: logger) {
                     _ = try await self.renewServerIdentity(issuer: issuer, reloader: tlsIdentity, key: serverKey)
                 }
             }
@@ -100,28 +121,41 @@ public actor MatryoshkaServer {
                 await withTaskCancellationHandler {
                     await AsyncStream<Void> { _ in }.first { _ in true }
                 } onCancel: {
+                    // The admin server drains by itself when its task is cancelled.
                     nodeServer.beginGracefulShutdown()
-                    adminServer.beginGracefulShutdown()
                 }
             }
         }
     }
 
-    private func announceReady(nodeServer: GRPCServer<HTTP2ServerTransport.Posix>, adminServer: GRPCServer<HTTP2ServerTransport.Posix>) async throws {
+    /// The admin API on its Unix socket: owner-only (0600), every call refused unless the
+    /// kernel reports who made it, a stale socket replaced, a live one or any other file refused.
+    private nonisolated func adminSocketServer(service: AdminService) -> LocalSocketServer {
+        LocalSocketServer(
+            configuration: LocalSocketServer.Configuration(
+                path: config.adminSocketPath, name: "admin API", socketMode: 0o600, logger: logger),
+            services: [service],
+            interceptors: [CallerCredentialsInterceptor()])
+    }
+
+    private func announceReady(nodeServer: GRPCServer<HTTP2ServerTransport.Posix>, adminServer: LocalSocketServer) async throws {
         let nodeAddress = try await nodeServer.listeningAddress
         guard let ip = nodeAddress?.ipv4.map({ HostAndPort(host: $0.host, port: $0.port) })
                 ?? nodeAddress?.ipv6.map({ HostAndPort(host: $0.host, port: $0.port) })
         else {
             throw ServerError("the node API is not listening on an IP address")
         }
-        _ = try await adminServer.listeningAddress
-        guard chmod(config.adminSocketPath, 0o600) == 0 else {
-            throw ServerError("cannot restrict the admin socket \(config.adminSocketPath) to its owner")
+        do {
+            // Bound and restricted to its owner.
+            _ = try await adminServer.waitUntilListening()
+        } catch {
+            // It failed to start (and its own task reports why) or the server is stopping:
+            // never ready.
+            return
         }
         listening.node = ip
         readyProblem = nil
-        for waiter in readyWaiters { waiter.resume() }
-        readyWaiters.removeAll()
+        Task { await readyGate.open() }
         logger.notice("server ready", metadata: [
             "node_api": "\(listening.node?.description ?? "-")", "admin_socket": "\(config.adminSocketPath)",
             "http": "\(config.httpAddress?.description ?? "off")",
@@ -186,21 +220,25 @@ public actor MatryoshkaServer {
 
     /// Sleeps until the next rotation step is due, rotates, and renews the server's own SVID
     /// when the CA changed or it reached half its life.
-    static func rotationLoop(authorities: AuthorityManager, logger: Logger, renewServerSVID: @Sendable () async throws -> Void) async throws {
-        var serverSVIDRenewal = Date()
+    static func rotationLoop(
+        authorities: AuthorityManager, serverSVIDTTL: Duration, logger: Logger, renewServerSVID: @Sendable () async throws -> Void
+    ) async throws {
+        // The server's SVID was issued just before the loop starts; renew it at half-life (or
+        // sooner, with the CA), or agents cannot connect once it has expired.
+        var serverSVIDRenewal = Date().addingTimeInterval(serverSVIDTTL.timeInterval / 2)
         while !Task.isCancelled {
-            let now = Date()
-            let next = await authorities.nextRotation(after: now)
-            let wake = min(next, serverSVIDRenewal == now ? next : serverSVIDRenewal)
+            let next = await authorities.nextRotation(after: Date())
+            let wake = min(next, serverSVIDRenewal)
             try await Task.sleep(for: .seconds(max(0.05, min(wake.timeIntervalSinceNow, 60))))
             do {
-                if try await authorities.rotate() {
+                if try await authorities.rotate() || Date() >= serverSVIDRenewal {
                     try await renewServerSVID()
+                    serverSVIDRenewal = Date().addingTimeInterval(serverSVIDTTL.timeInterval / 2)
                 }
             } catch {
-                logger.error("CA rotation failed; retrying", metadata: ["error": "\(error)"])
+                logger.error("CA rotation or server SVID renewal failed; retrying", metadata: ["error": "\(error)"])
+                try await Task.sleep(for: .seconds(1))
             }
-            serverSVIDRenewal = next
         }
     }
 
@@ -210,18 +248,5 @@ public actor MatryoshkaServer {
         } catch {
             throw ServerError("cannot create data directory \(path): \(error.localizedDescription)")
         }
-    }
-}
-
-/// Unix socket files.
-enum UnixSocketPath {
-    /// Removes a socket file left behind by a previous run; refuses to remove anything else.
-    static func removeStale(_ path: String) throws {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return }
-        guard (info.st_mode & S_IFMT) == S_IFSOCK else {
-            throw ServerError("\(path) exists and is not a socket; refusing to replace it")
-        }
-        unlink(path)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import MatryoshkaCLI
 
 struct AgentCommand: AsyncParsableCommand {
@@ -15,14 +16,25 @@ struct AgentCommand: AsyncParsableCommand {
                 with --trust-bundle; it keeps its identity in --data-dir across restarts and renews it \
                 before expiry. It serves the Workload API on --socket to local workloads, attested by \
                 their uid, gid, user, group, executable path and sha256.
+
+                Nested mode (--parent-socket): the agent takes its own identity from the Workload API \
+                of the layer around it (its entry must be --nested), authenticates to the server with \
+                that SVID, and serves a Workload API of its own to the processes it starts, issuing \
+                the entries registered with it as parent, each carrying the lineage it vouches for.
                 """)
 
-        @Option(name: .long, help: ArgumentHelp("The server's node API.", valueName: "HOST:PORT")) var server: String?
+        @Option(name: .long, help: ArgumentHelp("The server's node API (default $MATRYOSHKA_SERVER).", valueName: "HOST:PORT")) var server: String?
         @Option(name: .long, help: "The trust domain (default: read from the trust bundle).") var trustDomain: String?
         @Option(name: .long, help: ArgumentHelp("Trust bundle to authenticate the server on first start.", valueName: "FILE")) var trustBundle: String?
         @Option(name: .long, help: "Single-use join token (first start only).") var joinToken: String?
         @Option(name: .long, help: ArgumentHelp("Workload API socket to serve (default ~/.matryoshka/agent/workload.sock).", valueName: "PATH")) var socket: String?
         @Option(name: .long, help: ArgumentHelp("Data directory (default ~/.matryoshka/agent).", valueName: "DIR")) var dataDir: String?
+        @Option(name: .long, help: ArgumentHelp("Nested mode: the Workload API socket of the layer around this agent.", valueName: "PATH")) var parentSocket: String?
+        @Flag(name: .long, help: "Nested mode: also serve processes that are not descendants of this agent.") var allowNonDescendants = false
+        @Option(name: .long, help: "Nested mode: which of the SVIDs the parent serves is this layer's (default: the first).") var spiffeID: String?
+        @Argument(parsing: .postTerminator, help: ArgumentHelp(
+            "A command to host, after --: it runs as the agent's child with SPIFFE_ENDPOINT_SOCKET pointing at this agent, and the agent exits with it.",
+            valueName: "COMMAND")) var command: [String] = []
         @OptionGroup var log: LogOptions
 
         func run() async throws {
@@ -33,9 +45,15 @@ struct AgentCommand: AsyncParsableCommand {
             options.joinToken = joinToken
             options.socket = socket
             options.dataDirectory = dataDir
+            options.parentSocket = parentSocket
+            options.allowNonDescendants = allowNonDescendants
+            options.spiffeID = spiffeID
+            options.command = command
             let logger = log.bootstrap(label: "matryoshka.agent")
             await perform { () async throws(CLIError) in
-                try await AgentRunner.run(try AgentRunner.configuration(options), logger: logger)
+                if let status = try await AgentRunner.run(try await AgentRunner.configuration(options), logger: logger) {
+                    Foundation.exit(status)
+                }
             }
         }
     }

@@ -15,7 +15,8 @@ struct Matryoshka: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            QuickstartCommand.self, ServerCommand.self, AgentCommand.self, EntryCommand.self, SVIDCommand.self, JWTCommand.self,
+            QuickstartCommand.self, ServerCommand.self, AgentCommand.self, EntryCommand.self, SVIDCommand.self, JWTCommand.self, ExecCommand.self,
+            LineageCommand.self, RevokeCommand.self,
         ]
     )
 }

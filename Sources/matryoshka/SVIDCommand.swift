@@ -38,6 +38,9 @@ struct SVIDCommand: AsyncParsableCommand {
 
                 The bundle may be PEM or DER certificates, a JWKS or a SPIFFE bundle. It is taken to be \
                 the bundle of the SVID's trust domain unless --trust-domain says otherwise.
+
+                With --crl, the SVID (and any intermediate whose issuer's CRL is given) must not be \
+                revoked: "certificate … was revoked at …". The CRL of the leaf's issuer must be among them.
                 """
         )
 
@@ -47,6 +50,11 @@ struct SVIDCommand: AsyncParsableCommand {
         @Option(name: .long, help: "Require the SVID to be in this trust domain.")
         var trustDomain: String?
 
+        @Option(name: .long, help: ArgumentHelp(
+            "Also refuse the SVID if a CRL in this file (DER or PEM, e.g. from the server's /crl) revokes it or an intermediate (repeatable).",
+            valueName: "FILE"))
+        var crl: [String] = []
+
         @Flag(name: .long, help: "Print the result as JSON.")
         var json = false
 
@@ -55,7 +63,7 @@ struct SVIDCommand: AsyncParsableCommand {
 
         func run() async throws {
             await report(json: json, { () async throws(CLIError) in
-                try await OfflineVerification.verifyX509SVID(certificatePath: certificate, bundlePath: bundle, trustDomain: trustDomain)
+                try await OfflineVerification.verifyX509SVID(certificatePath: certificate, bundlePath: bundle, trustDomain: trustDomain, crlPaths: crl)
             }, text: \.text)
         }
     }

@@ -11,11 +11,19 @@ struct CachedSVID: Sendable {
     let chain: [Certificate]
     let key: SigningKey
 
+    /// When the agent received it: the life it was issued with starts about then.
+    var receivedAt = Date()
+
     var notBefore: Date { chain[0].notValidBefore }
     var expiresAt: Date { chain[0].notValidAfter }
 
-    /// When to replace it: half-way through its life, as SPIRE does.
-    var renewAt: Date { notBefore.addingTimeInterval(expiresAt.timeIntervalSince(notBefore) / 2) }
+    /// When to replace it: half-way through the life it was issued with, as SPIRE does. Not
+    /// counted from notBefore: the CA backdates that (``CertificateAuthority/backdate``) for clock
+    /// skew, which would put a short-lived SVID past its half-life the moment it is issued.
+    var renewAt: Date {
+        let start = min(max(receivedAt, notBefore), expiresAt)
+        return start.addingTimeInterval(expiresAt.timeIntervalSince(start) / 2)
+    }
 }
 
 /// A JWT-SVID the agent holds for an entry and a set of audiences.

@@ -12,6 +12,8 @@ actor IdentityCache {
     private var svids: [String: CachedSVID] = [:]
     private var jwts: [JWTKey: CachedJWTSVID] = [:]
     private(set) var bundle: SPIFFEBundle
+    /// What the server says is revoked: held SVIDs in it are dropped, and workloads get its CRLs.
+    private(set) var revocations = RevocationList()
     private var watchers: [UUID: AsyncStream<Void>.Continuation] = [:]
     private var mintSignal: AsyncStream<Void>.Continuation?
     private let logger: Logger
@@ -26,10 +28,17 @@ actor IdentityCache {
         self.logger = logger
     }
 
-    /// Replaces the served entries and the bundle with what the server sent.
-    func apply(entries newEntries: [RegistrationEntry], bundle newBundle: SPIFFEBundle) {
+    /// Replaces the served entries, the bundle and (when given) the revocations with what the
+    /// server sent. Revoked SVIDs are dropped at once; the minting loop re-issues those whose
+    /// entries remain.
+    func apply(entries newEntries: [RegistrationEntry], bundle newBundle: SPIFFEBundle, revocations newRevocations: RevocationList? = nil) {
         var changed = newBundle != bundle
         bundle = newBundle
+        if let newRevocations, newRevocations != revocations {
+            revocations = newRevocations
+            dropRevoked()
+            changed = true
+        }
         let byID = Dictionary(newEntries.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         for (id, entry) in entries where byID[id] == nil {
             svids[id] = nil
@@ -64,8 +73,34 @@ actor IdentityCache {
 
     func store(_ svid: CachedSVID) {
         guard entries[svid.entryID] != nil else { return }
+        if let refusal = revocations.refusal(for: svid.chain[0]) {
+            // Minted through a layer revoked meanwhile: never serve it.
+            logger.warning("refusing to hold a revoked SVID", metadata: ["spiffe_id": "\(svid.spiffeID)", "reason": "\(refusal)"])
+            return
+        }
         svids[svid.entryID] = svid
         notifyWatchers()
+    }
+
+    /// Drops the X509-SVIDs and JWT-SVIDs that are revoked or descend from a revoked layer.
+    private func dropRevoked() {
+        guard !revocations.isEmpty else { return }
+        for (id, svid) in svids {
+            guard let refusal = revocations.refusal(for: svid.chain[0]) else { continue }
+            svids[id] = nil
+            logger.warning("SVID revoked; dropped it", metadata: [
+                "spiffe_id": "\(svid.spiffeID)", "serial": "\(svid.chain[0].serialNumber.hexString)", "reason": "\(refusal)",
+            ])
+        }
+        jwts = jwts.filter { _, jwt in
+            guard let svid = try? JWTSVID(parsing: jwt.token) else { return true }
+            return revocations.refusal(forToken: jwt.token, claims: svid.claims) == nil
+        }
+    }
+
+    /// Whether this X509-SVID was dropped because it is revoked (or descends from a revoked layer).
+    func isRevoked(_ svid: CachedSVID) -> Bool {
+        revocations.refusal(for: svid.chain[0]) != nil
     }
 
     /// Drops SVIDs that have expired (when the server was unreachable for too long).

@@ -20,11 +20,25 @@ public struct AgentConfig: Sendable {
     public var joinToken: String?
     /// How long to keep trying to reach the server at start-up before giving up.
     public var startupTimeout: Duration
+    /// Nested mode: the Workload API of the layer around this agent, which provides its identity.
+    public var parentSocketPath: String?
+    /// Nested mode: serve processes that are not descendants of this agent too.
+    public var allowNonDescendants: Bool
+    /// Nested mode: which of the SVIDs the parent serves is this layer's (default: the first).
+    public var layerSPIFFEID: String?
+    /// A command to run as the workload this agent hosts (e.g. a pod's main process); the agent
+    /// stops when it exits.
+    public var command: [String]
 
     public init(
         serverHost: String, serverPort: Int, trustDomain: TrustDomain, dataDirectory: String, socketPath: String,
-        socketMode: UInt16 = 0o777, bootstrapBundlePath: String? = nil, joinToken: String? = nil, startupTimeout: Duration = .seconds(60)
+        socketMode: UInt16 = 0o777, bootstrapBundlePath: String? = nil, joinToken: String? = nil, startupTimeout: Duration = .seconds(60),
+        parentSocketPath: String? = nil, allowNonDescendants: Bool = false, layerSPIFFEID: String? = nil, command: [String] = []
     ) {
+        self.command = command
+        self.layerSPIFFEID = layerSPIFFEID
+        self.parentSocketPath = parentSocketPath
+        self.allowNonDescendants = allowNonDescendants
         self.serverHost = serverHost
         self.serverPort = serverPort
         self.trustDomain = trustDomain

@@ -86,6 +86,20 @@ struct NodeClient: Sendable {
     /// Receives the entries this agent serves and the bundle, now and on every change, until the
     /// stream ends or fails.
     func sync(_ handle: @escaping @Sendable (_ entries: [RegistrationEntry], _ bundle: SPIFFEBundle, _ isFirst: Bool) async throws -> Void) async throws {
+        try await syncUpdates { state, isFirst in try await handle(state.entries, state.bundle, isFirst) }
+    }
+
+    /// What one sync update says: the entries this layer serves, the bundle and the revocations.
+    struct SyncState: Sendable {
+        var entries: [RegistrationEntry]
+        var bundle: SPIFFEBundle
+        var revocations: RevocationList
+    }
+
+    /// Receives the server's state for this layer (entries, bundle, revocations and CRLs), now and
+    /// on every change, pushed by the server, until the stream ends or fails (it fails with
+    /// `PermissionDenied` once this layer is revoked, after the update that says so).
+    func syncUpdates(_ handle: @escaping @Sendable (_ state: SyncState, _ isFirst: Bool) async throws -> Void) async throws {
         try await node.sync(request: ClientRequest(message: Matryoshka_V1_SyncRequest())) { response in
             var isFirst = true
             for try await update in response.messages {
@@ -93,19 +107,33 @@ struct NodeClient: Sendable {
                 for wire in update.entries {
                     entries.append(try RegistrationEntry(wire: wire))
                 }
-                try await handle(entries, try SPIFFEBundle(wire: update.bundle), isFirst)
+                let state = SyncState(
+                    entries: entries, bundle: try SPIFFEBundle(wire: update.bundle),
+                    revocations: RevocationList(revoked: update.revoked, crls: update.crls))
+                try await handle(state, isFirst)
                 isFirst = false
             }
         }
     }
 
     /// X509-SVIDs for entries, from CSRs. Results are per entry: a refusal of one does not fail the others.
-    func mintX509SVIDs(_ requests: [(entryID: String, csr: [UInt8])]) async throws -> [String: Result<[Certificate], AgentError>] {
+    /// One X509-SVID request: the entry, the concrete ID for wildcard entries, the CSR and the
+    /// lineage link this layer signed for the child.
+    struct X509Request: Sendable {
+        var entryID: String
+        var spiffeID: String = ""
+        var csr: [UInt8]
+        var lineageLink: [UInt8]
+    }
+
+    func mintX509SVIDs(_ requests: [X509Request]) async throws -> [String: Result<[Certificate], AgentError>] {
         let response = try await node.mintX509SVIDs(Matryoshka_V1_MintX509SVIDsRequest.with {
             $0.requests = requests.map { request in
                 Matryoshka_V1_X509SVIDRequest.with {
                     $0.entryID = request.entryID
+                    $0.spiffeID = request.spiffeID
                     $0.csr = Data(request.csr)
+                    $0.lineageLink = Data(request.lineageLink)
                 }
             }
         }, options: Self.options)
@@ -125,12 +153,23 @@ struct NodeClient: Sendable {
     }
 
     /// A JWT-SVID for an entry.
-    func mintJWTSVID(entryID: String, audience: [String]) async throws -> (token: String, expiresAt: Date) {
+    func mintJWTSVID(entryID: String, spiffeID: String, audience: [String], lineageLink: [UInt8]) async throws -> (token: String, expiresAt: Date) {
         let response = try await node.mintJWTSVID(Matryoshka_V1_MintJWTSVIDRequest.with {
             $0.entryID = entryID
+            $0.spiffeID = spiffeID
             $0.audience = audience
+            $0.lineageLink = Data(lineageLink)
         }, options: Self.options)
         return (response.token, Date(timeIntervalSince1970: TimeInterval(response.expiresAt)))
+    }
+
+    /// Revokes credentials this layer vouched for (by serial number or JWT token ID).
+    func revoke(_ serialNumbers: [String], reason: String) async throws -> Int {
+        let response = try await node.revoke(Matryoshka_V1_RevokeRequest.with {
+            $0.serialNumbers = serialNumbers
+            $0.reason = reason
+        }, options: Self.options)
+        return Int(response.revoked)
     }
 
     static var options: CallOptions {

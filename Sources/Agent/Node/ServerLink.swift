@@ -1,19 +1,68 @@
 import Foundation
+import MatryoshkaAPI
+import SPIFFE
 
 /// The agent's current connection to the server, if it has one: calls that need the server
-/// (minting a JWT-SVID on demand) go through it and fail fast while the server is unreachable.
+/// (minting a JWT-SVID on demand) go through it.
+///
+/// While the agent moves to a new connection on purpose (its SVID was renewed, or its parent
+/// rotated it) such calls wait for the new connection, at most ``reconnectWait``; while the
+/// server is unreachable they fail at once.
 actor ServerLink {
+    /// How long a call waits for the connection that replaces one closed on purpose.
+    static let reconnectWait: Duration = .seconds(10)
+
     private var client: NodeClient?
+    private var identity: LayerIdentity?
+    private var reconnecting = false
+    private var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
 
-    func connected(_ client: NodeClient) { self.client = client }
+    func connected(_ client: NodeClient, as identity: LayerIdentity) {
+        self.client = client
+        self.identity = identity
+        reconnecting = false
+        wakeWaiters()
+    }
 
-    func disconnected() { client = nil }
+    /// The connection is gone; `reconnecting` when the agent is opening the next one at once.
+    func disconnected(reconnecting: Bool = false) {
+        client = nil
+        self.reconnecting = reconnecting
+        if !reconnecting { wakeWaiters() }
+    }
 
     var isConnected: Bool { client != nil }
 
-    /// Mints a JWT-SVID through the current connection.
-    func mintJWTSVID(entryID: String, audience: [String]) async throws -> (token: String, expiresAt: Date) {
-        guard let client else { throw AgentError("the server is unreachable; a new JWT-SVID cannot be minted now") }
-        return try await client.mintJWTSVID(entryID: entryID, audience: audience)
+    /// Mints a JWT-SVID for `entry` through the current connection, vouching for it with this
+    /// layer's lineage.
+    func mintJWTSVID(entry: RegistrationEntry, spiffeID: SPIFFEID, audience: [String]) async throws -> (token: String, expiresAt: Date) {
+        if client == nil, reconnecting { await waitForConnection() }
+        guard let client, let identity else { throw AgentError("the server is unreachable; a new JWT-SVID cannot be minted now") }
+        let link = try identity.childLink(for: entry, spiffeID: spiffeID, publicKey: nil, ttlSeconds: entry.jwtTTL)
+        return try await client.mintJWTSVID(
+            entryID: entry.id, spiffeID: entry.isWildcard ? spiffeID.description : "", audience: audience, lineageLink: link)
+    }
+
+    /// Waits until connected, the reconnection failed, or ``reconnectWait`` passed.
+    private func waitForConnection() async {
+        let id = UUID()
+        let timeout = Task { [weak self] in
+            try? await Task.sleep(for: Self.reconnectWait)
+            await self?.wake(id)
+        }
+        await withCheckedContinuation { continuation in
+            waiters[id] = continuation
+        }
+        timeout.cancel()
+    }
+
+    private func wake(_ id: UUID) {
+        waiters.removeValue(forKey: id)?.resume()
+    }
+
+    private func wakeWaiters() {
+        let pending = waiters
+        waiters = [:]
+        for waiter in pending.values { waiter.resume() }
     }
 }

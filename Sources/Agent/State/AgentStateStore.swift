@@ -52,6 +52,16 @@ public struct AgentStateStore: Sendable {
         }
     }
 
+    /// The trust domain of the saved agent SVID, if there is one: a restart needs neither
+    /// `--trust-bundle` nor `--trust-domain`.
+    public func savedTrustDomain() -> TrustDomain? {
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: svidPath)),
+              let leaf = try? CertificateEncoding.certificates(from: Array(data)).first,
+              let id = try? X509SVID.spiffeID(of: leaf)
+        else { return nil }
+        return id.trustDomain
+    }
+
     public func saveIdentity(chain: [Certificate], key: SigningKey) throws(AgentError) {
         try write(Data(key.pkcs8PEM.utf8), to: keyPath)
         try write(Data(CertificateEncoding.pem(chain).utf8), to: svidPath)

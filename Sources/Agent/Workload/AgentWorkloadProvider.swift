@@ -13,6 +13,8 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
     let attestor: any WorkloadAttestor
     let link: ServerLink
     let logger: Logger
+    /// Which processes may be served at all.
+    var callerPolicy: CallerPolicy = .any
     /// How long a stream waits for the first SVID of a freshly matched entry.
     var firstSVIDTimeout: Duration = .seconds(15)
 
@@ -39,6 +41,7 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
             }
             wakeUp.yield()
             var last: X509SVIDSet?
+            var served: [CachedSVID] = []
             for await _ in wake {
                 let entries = await cache.matchingEntries(selectors)
                 if entries.isEmpty {
@@ -46,6 +49,13 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
                     return
                 }
                 let svids = await cache.svids(for: entries)
+                if svids.isEmpty, let revoked = await Self.firstRevoked(served, cache: cache) {
+                    // Every SVID it held is gone and one was revoked: stop at once rather than
+                    // leave the workload with a revoked identity until a new one is minted.
+                    logger.notice("workload's X509-SVID was revoked; ending its stream", metadata: ["pid": "\(caller.pid)", "spiffe_id": "\(revoked.spiffeID)"])
+                    continuation.finish(throwing: WorkloadAPIError.noIdentity(detail: "its X509-SVID for \(revoked.spiffeID) was revoked; ask again for a new one"))
+                    return
+                }
                 if svids.isEmpty {
                     if last == nil, ContinuousClock.now >= deadline {
                         logger.warning("workload matched entries but no SVID is available", metadata: ["pid": "\(caller.pid)"])
@@ -54,10 +64,11 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
                     }
                     continue
                 }
-                let set = Self.x509Set(svids, bundle: await cache.bundle)
+                let set = Self.x509Set(svids, bundle: await cache.bundle, crls: await cache.revocations.crls)
                 if set != last {
                     continuation.yield(set)
                     last = set
+                    served = svids
                 }
             }
             continuation.finish()
@@ -68,8 +79,8 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
 
     func x509BundleUpdates(for caller: CallerCredentials) async throws -> AsyncThrowingStream<X509BundleSet, any Error> {
         try await requireIdentity(caller)
-        return await bundleStream { bundle in
-            X509BundleSet(bundles: [bundle.trustDomain.name: bundle.x509Authorities.map { CertificateEncoding.der($0) }])
+        return await bundleStream { bundle, crls in
+            X509BundleSet(bundles: [bundle.trustDomain.name: bundle.x509Authorities.map { CertificateEncoding.der($0) }], crls: crls)
         }
     }
 
@@ -83,6 +94,12 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
             }
         }
         guard !entries.isEmpty else { throw noIdentity(caller, selectors) }
+        if spiffeID == nil {
+            // Every identity of the workload that may have these audiences: one restricted to
+            // other audiences must not cost it the rest. When none may, the server says why below.
+            let allowed = entries.filter { $0.audiences.isEmpty || audience.allSatisfy($0.audiences.contains) }
+            if !allowed.isEmpty { entries = allowed }
+        }
         var result: [JWTSVIDMaterial] = []
         for entry in entries {
             if let cached = await cache.jwt(entryID: entry.id, audience: audience) {
@@ -90,7 +107,7 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
                 continue
             }
             do {
-                let minted = try await link.mintJWTSVID(entryID: entry.id, audience: audience)
+                let minted = try await link.mintJWTSVID(entry: entry, spiffeID: entry.spiffeID, audience: audience)
                 await cache.storeJWT(CachedJWTSVID(token: minted.token, issuedAt: Date(), expiresAt: minted.expiresAt), entryID: entry.id, audience: audience)
                 result.append(JWTSVIDMaterial(spiffeID: entry.spiffeID.description, token: minted.token))
             } catch let error as RPCError where error.code == .permissionDenied || error.code == .invalidArgument {
@@ -104,7 +121,7 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
 
     func jwtBundleUpdates(for caller: CallerCredentials) async throws -> AsyncThrowingStream<JWTBundleSet, any Error> {
         try await requireIdentity(caller)
-        return await bundleStream { bundle in
+        return await bundleStream { bundle, _ in
             JWTBundleSet(bundles: [bundle.trustDomain.name: Array((try? bundle.jwtBundle.jwks()) ?? Data())])
         }
     }
@@ -112,17 +129,25 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
     func validateJWTSVID(_ token: String, audience: String, for caller: CallerCredentials) async throws -> ValidatedJWT {
         try await requireIdentity(caller)
         let bundle = await cache.bundle
+        let svid: JWTSVID
         do {
-            let svid = try await JWTSVIDVerifier(bundles: bundle).verify(token, audience: audience)
-            return ValidatedJWT(spiffeID: svid.spiffeID.description, claims: svid.claims.mapValues(Self.claim))
+            svid = try await JWTSVIDVerifier(bundles: bundle).verify(token, audience: audience)
         } catch {
             throw WorkloadAPIError.invalidJWT(reason: error.description)
         }
+        if let refusal = await cache.revocations.refusal(forToken: token, claims: svid.claims) {
+            throw WorkloadAPIError.invalidJWT(reason: "the JWT-SVID is revoked: \(refusal)")
+        }
+        return ValidatedJWT(spiffeID: svid.spiffeID.description, claims: svid.claims.mapValues(Self.claim))
     }
 
     // MARK: Helpers
 
     private func attest(_ caller: CallerCredentials) async throws -> [Selector] {
+        if let refusal = callerPolicy.refusal(for: caller) {
+            logger.warning("refused a caller that is not a descendant of this nested agent", metadata: ["pid": "\(caller.pid)", "uid": "\(caller.uid)"])
+            throw WorkloadAPIError.noIdentity(detail: refusal)
+        }
         do {
             return try await attestor.attest(PeerProcess(pid: caller.pid, uid: caller.uid, gid: caller.gid))
         } catch {
@@ -144,14 +169,15 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
         return WorkloadAPIError.noIdentity(detail: "no registration entry matches this workload (uid \(caller.uid), pid \(caller.pid))")
     }
 
-    private func bundleStream<Value: Equatable & Sendable>(_ make: @escaping @Sendable (SPIFFEBundle) -> Value) async -> AsyncThrowingStream<Value, any Error> {
+    /// A stream of `make(bundle, CRLs)`, now and whenever it changes.
+    private func bundleStream<Value: Equatable & Sendable>(_ make: @escaping @Sendable (SPIFFEBundle, [[UInt8]]) -> Value) async -> AsyncThrowingStream<Value, any Error> {
         let changes = await cache.changes()
         let (stream, continuation) = AsyncThrowingStream<Value, any Error>.makeStream()
         let task = Task { [cache] in
             var last: Value?
             var iterator = changes.makeAsyncIterator()
             repeat {
-                let value = make(await cache.bundle)
+                let value = make(await cache.bundle, await cache.revocations.crls)
                 if value != last {
                     continuation.yield(value)
                     last = value
@@ -163,15 +189,22 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
         return stream
     }
 
-    static func x509Set(_ svids: [CachedSVID], bundle: SPIFFEBundle) -> X509SVIDSet {
+    /// The first of `svids` that is revoked now, if any.
+    static func firstRevoked(_ svids: [CachedSVID], cache: IdentityCache) async -> CachedSVID? {
+        for svid in svids where await cache.isRevoked(svid) { return svid }
+        return nil
+    }
+
+    static func x509Set(_ svids: [CachedSVID], bundle: SPIFFEBundle, crls: [[UInt8]] = []) -> X509SVIDSet {
         let bundleDER = bundle.x509Authorities.map { CertificateEncoding.der($0) }
-        return X509SVIDSet(svids: svids.map { svid in
+        let materials = svids.map { svid in
             X509SVIDMaterial(
                 spiffeID: svid.spiffeID.description,
                 certificateChain: svid.chain.map { CertificateEncoding.der($0) },
                 privateKey: (try? PrivateKeyEncoding.pkcs8DER(svid.key.certificatePrivateKey)) ?? [],
                 bundle: bundleDER)
-        })
+        }
+        return X509SVIDSet(svids: materials, crls: crls)
     }
 
     static func claim(_ value: JSONValue) -> ValidatedJWT.ClaimValue {

@@ -11,9 +11,7 @@ extension SPIFFEBundle {
             $0.x509Authorities = x509Authorities.map { CertificateEncoding.der($0) }.map { Data($0) }
             $0.jwtAuthorities = jwtAuthorities.keys.sorted().compactMap { kid in
                 guard let key = jwtAuthorities[kid] else { return nil }
-                var serializer = DER.Serializer()
-                guard (try? serializer.serialize(key)) != nil else { return nil }
-                let spki = serializer.serializedBytes
+                let spki = key.spkiDER
                 return Matryoshka_V1_JWTAuthority.with {
                     $0.keyID = kid
                     $0.publicKey = Data(spki)

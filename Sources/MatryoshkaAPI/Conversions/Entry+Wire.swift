@@ -7,7 +7,7 @@ extension RegistrationEntry {
     public var wire: Matryoshka_V1_Entry {
         Matryoshka_V1_Entry.with {
             $0.id = id
-            $0.spiffeID = spiffeID.description
+            $0.spiffeID = template
             $0.parentID = parentID.description
             $0.selectors = selectors.map(\.wire)
             $0.x509SvidTtlSeconds = Int32(clamping: x509TTL)
@@ -23,9 +23,10 @@ extension RegistrationEntry {
     /// An entry from the wire, every field validated. An empty `id` is allowed (the server assigns one).
     public init(wire: Matryoshka_V1_Entry) throws(WireConversionError) {
         let spiffeID: SPIFFEID
+        let isWildcard: Bool
         let parentID: SPIFFEID
         do {
-            spiffeID = try SPIFFEID(wire.spiffeID)
+            (spiffeID, isWildcard) = try RegistrationEntry.parseTemplate(wire.spiffeID)
         } catch {
             throw WireConversionError("SPIFFE ID '\(wire.spiffeID)': \(error)")
         }
@@ -41,6 +42,7 @@ extension RegistrationEntry {
         self.init(
             id: wire.id.isEmpty ? UUID().uuidString.lowercased() : wire.id,
             spiffeID: spiffeID,
+            isWildcard: isWildcard,
             parentID: parentID,
             selectors: selectors,
             x509TTL: Int(wire.x509SvidTtlSeconds),

@@ -111,6 +111,19 @@ public enum Matryoshka_V1_Admin: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Revoke" metadata.
+        public enum Revoke: Sendable {
+            /// Request type for "Revoke".
+            public typealias Input = Matryoshka_V1_AdminRevokeRequest
+            /// Response type for "Revoke".
+            public typealias Output = Matryoshka_V1_AdminRevokeResponse
+            /// Descriptor for "Revoke".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "matryoshka.v1.Admin"),
+                method: "Revoke",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "matryoshka.v1.Admin" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateEntry.descriptor,
@@ -119,7 +132,8 @@ public enum Matryoshka_V1_Admin: Sendable {
             DeleteEntry.descriptor,
             GenerateJoinToken.descriptor,
             GetBundle.descriptor,
-            ListAgents.descriptor
+            ListAgents.descriptor,
+            Revoke.descriptor
         ]
     }
 }
@@ -247,6 +261,24 @@ extension Matryoshka_V1_Admin {
             request: GRPCCore.StreamingServerRequest<Matryoshka_V1_ListAgentsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_ListAgentsResponse>
+
+        /// Handle the "Revoke" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes credentials by serial, by SPIFFE ID (optionally with every descendant), or a node.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Matryoshka_V1_AdminRevokeRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Matryoshka_V1_AdminRevokeResponse` messages.
+        func revoke(
+            request: GRPCCore.StreamingServerRequest<Matryoshka_V1_AdminRevokeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_AdminRevokeResponse>
     }
 
     /// Service protocol for the "matryoshka.v1.Admin" service.
@@ -358,6 +390,24 @@ extension Matryoshka_V1_Admin {
             request: GRPCCore.ServerRequest<Matryoshka_V1_ListAgentsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_ListAgentsResponse>
+
+        /// Handle the "Revoke" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes credentials by serial, by SPIFFE ID (optionally with every descendant), or a node.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_AdminRevokeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Matryoshka_V1_AdminRevokeResponse` message.
+        func revoke(
+            request: GRPCCore.ServerRequest<Matryoshka_V1_AdminRevokeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_AdminRevokeResponse>
     }
 
     /// Simple service protocol for the "matryoshka.v1.Admin" service.
@@ -467,6 +517,24 @@ extension Matryoshka_V1_Admin {
             request: Matryoshka_V1_ListAgentsRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Matryoshka_V1_ListAgentsResponse
+
+        /// Handle the "Revoke" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes credentials by serial, by SPIFFE ID (optionally with every descendant), or a node.
+        ///
+        /// - Parameters:
+        ///   - request: A `Matryoshka_V1_AdminRevokeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Matryoshka_V1_AdminRevokeResponse` to respond with.
+        func revoke(
+            request: Matryoshka_V1_AdminRevokeRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Matryoshka_V1_AdminRevokeResponse
     }
 }
 
@@ -551,6 +619,17 @@ extension Matryoshka_V1_Admin.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Matryoshka_V1_Admin.Method.Revoke.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_AdminRevokeRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_AdminRevokeResponse>(),
+            handler: { request, context in
+                try await self.revoke(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -628,6 +707,17 @@ extension Matryoshka_V1_Admin.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_ListAgentsResponse> {
         let response = try await self.listAgents(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func revoke(
+        request: GRPCCore.StreamingServerRequest<Matryoshka_V1_AdminRevokeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_AdminRevokeResponse> {
+        let response = try await self.revoke(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -722,6 +812,19 @@ extension Matryoshka_V1_Admin.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_ListAgentsResponse> {
         return GRPCCore.ServerResponse<Matryoshka_V1_ListAgentsResponse>(
             message: try await self.listAgents(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func revoke(
+        request: GRPCCore.ServerRequest<Matryoshka_V1_AdminRevokeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_AdminRevokeResponse> {
+        return GRPCCore.ServerResponse<Matryoshka_V1_AdminRevokeResponse>(
+            message: try await self.revoke(
                 request: request.message,
                 context: context
             ),
@@ -874,6 +977,29 @@ extension Matryoshka_V1_Admin {
             deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_ListAgentsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_ListAgentsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Revoke" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes credentials by serial, by SPIFFE ID (optionally with every descendant), or a node.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_AdminRevokeRequest` message.
+        ///   - serializer: A serializer for `Matryoshka_V1_AdminRevokeRequest` messages.
+        ///   - deserializer: A deserializer for `Matryoshka_V1_AdminRevokeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func revoke<Result>(
+            request: GRPCCore.ClientRequest<Matryoshka_V1_AdminRevokeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Matryoshka_V1_AdminRevokeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_AdminRevokeResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_AdminRevokeResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1106,6 +1232,40 @@ extension Matryoshka_V1_Admin {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Revoke" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes credentials by serial, by SPIFFE ID (optionally with every descendant), or a node.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_AdminRevokeRequest` message.
+        ///   - serializer: A serializer for `Matryoshka_V1_AdminRevokeRequest` messages.
+        ///   - deserializer: A deserializer for `Matryoshka_V1_AdminRevokeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func revoke<Result>(
+            request: GRPCCore.ClientRequest<Matryoshka_V1_AdminRevokeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Matryoshka_V1_AdminRevokeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_AdminRevokeResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_AdminRevokeResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Matryoshka_V1_Admin.Method.Revoke.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1282,6 +1442,35 @@ extension Matryoshka_V1_Admin.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_ListAgentsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_ListAgentsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Revoke" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Revokes credentials by serial, by SPIFFE ID (optionally with every descendant), or a node.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Matryoshka_V1_AdminRevokeRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func revoke<Result>(
+        request: GRPCCore.ClientRequest<Matryoshka_V1_AdminRevokeRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_AdminRevokeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.revoke(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_AdminRevokeRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_AdminRevokeResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1488,6 +1677,39 @@ extension Matryoshka_V1_Admin.ClientProtocol {
             metadata: metadata
         )
         return try await self.listAgents(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Revoke" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Revokes credentials by serial, by SPIFFE ID (optionally with every descendant), or a node.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func revoke<Result>(
+        _ message: Matryoshka_V1_AdminRevokeRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_AdminRevokeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Matryoshka_V1_AdminRevokeRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.revoke(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -167,6 +167,70 @@ public nonisolated struct Matryoshka_V1_ListAgentsResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Matryoshka_V1_AdminRevokeRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var target: Matryoshka_V1_AdminRevokeRequest.OneOf_Target? = nil
+
+  public var serialNumber: String {
+    get {
+      if case .serialNumber(let v)? = target {return v}
+      return String()
+    }
+    set {target = .serialNumber(newValue)}
+  }
+
+  public var spiffeID: String {
+    get {
+      if case .spiffeID(let v)? = target {return v}
+      return String()
+    }
+    set {target = .spiffeID(newValue)}
+  }
+
+  /// An agent: it is evicted and everything it vouched for is revoked.
+  public var nodeSpiffeID: String {
+    get {
+      if case .nodeSpiffeID(let v)? = target {return v}
+      return String()
+    }
+    set {target = .nodeSpiffeID(newValue)}
+  }
+
+  /// With spiffe_id: also every credential whose lineage passes through it.
+  public var subtree: Bool = false
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Target: Equatable, Sendable {
+    case serialNumber(String)
+    case spiffeID(String)
+    /// An agent: it is evicted and everything it vouched for is revoked.
+    case nodeSpiffeID(String)
+
+  }
+
+  public init() {}
+}
+
+public nonisolated struct Matryoshka_V1_AdminRevokeResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var revoked: Int32 = 0
+
+  public var credentials: [Matryoshka_V1_RevokedCredential] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "matryoshka.v1"
@@ -492,6 +556,120 @@ nonisolated extension Matryoshka_V1_ListAgentsResponse: SwiftProtobuf.Message, S
 
   public static func ==(lhs: Matryoshka_V1_ListAgentsResponse, rhs: Matryoshka_V1_ListAgentsResponse) -> Bool {
     if lhs.agents != rhs.agents {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Matryoshka_V1_AdminRevokeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdminRevokeRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}serial_number\0\u{3}spiffe_id\0\u{3}node_spiffe_id\0\u{1}subtree\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.target != nil {try decoder.handleConflictingOneOf()}
+          self.target = .serialNumber(v)
+        }
+      }()
+      case 2: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.target != nil {try decoder.handleConflictingOneOf()}
+          self.target = .spiffeID(v)
+        }
+      }()
+      case 3: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.target != nil {try decoder.handleConflictingOneOf()}
+          self.target = .nodeSpiffeID(v)
+        }
+      }()
+      case 4: try { try decoder.decodeSingularBoolField(value: &self.subtree) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.target {
+    case .serialNumber?: try {
+      guard case .serialNumber(let v)? = self.target else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 1)
+    }()
+    case .spiffeID?: try {
+      guard case .spiffeID(let v)? = self.target else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 2)
+    }()
+    case .nodeSpiffeID?: try {
+      guard case .nodeSpiffeID(let v)? = self.target else { preconditionFailure() }
+      try visitor.visitSingularStringField(value: v, fieldNumber: 3)
+    }()
+    case nil: break
+    }
+    if self.subtree != false {
+      try visitor.visitSingularBoolField(value: self.subtree, fieldNumber: 4)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Matryoshka_V1_AdminRevokeRequest, rhs: Matryoshka_V1_AdminRevokeRequest) -> Bool {
+    if lhs.target != rhs.target {return false}
+    if lhs.subtree != rhs.subtree {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Matryoshka_V1_AdminRevokeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AdminRevokeResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}revoked\0\u{1}credentials\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.revoked) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.credentials) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.revoked != 0 {
+      try visitor.visitSingularInt32Field(value: self.revoked, fieldNumber: 1)
+    }
+    if !self.credentials.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.credentials, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Matryoshka_V1_AdminRevokeResponse, rhs: Matryoshka_V1_AdminRevokeResponse) -> Bool {
+    if lhs.revoked != rhs.revoked {return false}
+    if lhs.credentials != rhs.credentials {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

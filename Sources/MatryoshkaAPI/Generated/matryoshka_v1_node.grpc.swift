@@ -85,13 +85,27 @@ public enum Matryoshka_V1_Node: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Revoke" metadata.
+        public enum Revoke: Sendable {
+            /// Request type for "Revoke".
+            public typealias Input = Matryoshka_V1_RevokeRequest
+            /// Response type for "Revoke".
+            public typealias Output = Matryoshka_V1_RevokeResponse
+            /// Descriptor for "Revoke".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "matryoshka.v1.Node"),
+                method: "Revoke",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "matryoshka.v1.Node" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Attest.descriptor,
             RenewAgent.descriptor,
             Sync.descriptor,
             MintX509SVIDs.descriptor,
-            MintJWTSVID.descriptor
+            MintJWTSVID.descriptor,
+            Revoke.descriptor
         ]
     }
 }
@@ -215,6 +229,24 @@ extension Matryoshka_V1_Node {
             request: GRPCCore.StreamingServerRequest<Matryoshka_V1_MintJWTSVIDRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_MintJWTSVIDResponse>
+
+        /// Handle the "Revoke" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes credentials the caller vouched for (its descendants), e.g. when an exec'd task exits.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Matryoshka_V1_RevokeRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Matryoshka_V1_RevokeResponse` messages.
+        func revoke(
+            request: GRPCCore.StreamingServerRequest<Matryoshka_V1_RevokeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_RevokeResponse>
     }
 
     /// Service protocol for the "matryoshka.v1.Node" service.
@@ -322,6 +354,24 @@ extension Matryoshka_V1_Node {
             request: GRPCCore.ServerRequest<Matryoshka_V1_MintJWTSVIDRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_MintJWTSVIDResponse>
+
+        /// Handle the "Revoke" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes credentials the caller vouched for (its descendants), e.g. when an exec'd task exits.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_RevokeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Matryoshka_V1_RevokeResponse` message.
+        func revoke(
+            request: GRPCCore.ServerRequest<Matryoshka_V1_RevokeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_RevokeResponse>
     }
 
     /// Simple service protocol for the "matryoshka.v1.Node" service.
@@ -429,6 +479,24 @@ extension Matryoshka_V1_Node {
             request: Matryoshka_V1_MintJWTSVIDRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Matryoshka_V1_MintJWTSVIDResponse
+
+        /// Handle the "Revoke" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes credentials the caller vouched for (its descendants), e.g. when an exec'd task exits.
+        ///
+        /// - Parameters:
+        ///   - request: A `Matryoshka_V1_RevokeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Matryoshka_V1_RevokeResponse` to respond with.
+        func revoke(
+            request: Matryoshka_V1_RevokeRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Matryoshka_V1_RevokeResponse
     }
 }
 
@@ -491,6 +559,17 @@ extension Matryoshka_V1_Node.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Matryoshka_V1_Node.Method.Revoke.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_RevokeRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_RevokeResponse>(),
+            handler: { request, context in
+                try await self.revoke(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -535,6 +614,17 @@ extension Matryoshka_V1_Node.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_MintJWTSVIDResponse> {
         let response = try await self.mintJWTSVID(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func revoke(
+        request: GRPCCore.StreamingServerRequest<Matryoshka_V1_RevokeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_RevokeResponse> {
+        let response = try await self.revoke(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -611,6 +701,19 @@ extension Matryoshka_V1_Node.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_MintJWTSVIDResponse> {
         return GRPCCore.ServerResponse<Matryoshka_V1_MintJWTSVIDResponse>(
             message: try await self.mintJWTSVID(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func revoke(
+        request: GRPCCore.ServerRequest<Matryoshka_V1_RevokeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_RevokeResponse> {
+        return GRPCCore.ServerResponse<Matryoshka_V1_RevokeResponse>(
+            message: try await self.revoke(
                 request: request.message,
                 context: context
             ),
@@ -749,6 +852,29 @@ extension Matryoshka_V1_Node {
             deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_MintJWTSVIDResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_MintJWTSVIDResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Revoke" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes credentials the caller vouched for (its descendants), e.g. when an exec'd task exits.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_RevokeRequest` message.
+        ///   - serializer: A serializer for `Matryoshka_V1_RevokeRequest` messages.
+        ///   - deserializer: A deserializer for `Matryoshka_V1_RevokeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func revoke<Result>(
+            request: GRPCCore.ClientRequest<Matryoshka_V1_RevokeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Matryoshka_V1_RevokeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_RevokeResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_RevokeResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -941,6 +1067,40 @@ extension Matryoshka_V1_Node {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Revoke" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes credentials the caller vouched for (its descendants), e.g. when an exec'd task exits.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_RevokeRequest` message.
+        ///   - serializer: A serializer for `Matryoshka_V1_RevokeRequest` messages.
+        ///   - deserializer: A deserializer for `Matryoshka_V1_RevokeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func revoke<Result>(
+            request: GRPCCore.ClientRequest<Matryoshka_V1_RevokeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Matryoshka_V1_RevokeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_RevokeResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_RevokeResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Matryoshka_V1_Node.Method.Revoke.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1085,6 +1245,35 @@ extension Matryoshka_V1_Node.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_MintJWTSVIDRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_MintJWTSVIDResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Revoke" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Revokes credentials the caller vouched for (its descendants), e.g. when an exec'd task exits.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Matryoshka_V1_RevokeRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func revoke<Result>(
+        request: GRPCCore.ClientRequest<Matryoshka_V1_RevokeRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_RevokeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.revoke(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_RevokeRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_RevokeResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1252,6 +1441,39 @@ extension Matryoshka_V1_Node.ClientProtocol {
             metadata: metadata
         )
         return try await self.mintJWTSVID(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Revoke" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Revokes credentials the caller vouched for (its descendants), e.g. when an exec'd task exits.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func revoke<Result>(
+        _ message: Matryoshka_V1_RevokeRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_RevokeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Matryoshka_V1_RevokeRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.revoke(
             request: request,
             options: options,
             onResponse: handleResponse

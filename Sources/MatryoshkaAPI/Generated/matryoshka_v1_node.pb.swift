@@ -187,6 +187,13 @@ public nonisolated struct Matryoshka_V1_SyncUpdate: Sendable {
   /// Clears the value of `bundle`. Subsequent reads from it will return its default value.
   public mutating func clearBundle() {self._bundle = nil}
 
+  /// Credentials revoked before their expiry, still unexpired.
+  public var revoked: [Matryoshka_V1_RevokedCredential] = []
+
+  /// DER X.509 CRLs, one per X.509 CA of the server (prepared, active, retired), each listing
+  /// the revoked certificates that CA signed; re-signed on every change.
+  public var crls: [Data] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -202,6 +209,13 @@ public nonisolated struct Matryoshka_V1_X509SVIDRequest: Sendable {
   public var entryID: String = String()
 
   public var csr: Data = Data()
+
+  /// For an entry whose SPIFFE ID ends in "/*": the concrete SPIFFE ID asked for.
+  public var spiffeID: String = String()
+
+  /// The new lineage link (DER), signed by the caller's SVID key over the child and the hash of
+  /// the last link of the caller's own lineage.
+  public var lineageLink: Data = Data()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -260,6 +274,38 @@ public nonisolated struct Matryoshka_V1_MintJWTSVIDRequest: Sendable {
   public var entryID: String = String()
 
   public var audience: [String] = []
+
+  public var spiffeID: String = String()
+
+  public var lineageLink: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Matryoshka_V1_RevokeRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Serial numbers (hex) of X509-SVIDs, or token IDs of JWT-SVIDs.
+  public var serialNumbers: [String] = []
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Matryoshka_V1_RevokeResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// How many credentials were revoked, descendants included.
+  public var revoked: Int32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -573,7 +619,7 @@ nonisolated extension Matryoshka_V1_SyncRequest: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Matryoshka_V1_SyncUpdate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SyncUpdate"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}entries\0\u{1}bundle\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}entries\0\u{1}bundle\0\u{1}revoked\0\u{1}crls\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -583,6 +629,8 @@ nonisolated extension Matryoshka_V1_SyncUpdate: SwiftProtobuf.Message, SwiftProt
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedMessageField(value: &self.entries) }()
       case 2: try { try decoder.decodeSingularMessageField(value: &self._bundle) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.revoked) }()
+      case 4: try { try decoder.decodeRepeatedBytesField(value: &self.crls) }()
       default: break
       }
     }
@@ -599,12 +647,20 @@ nonisolated extension Matryoshka_V1_SyncUpdate: SwiftProtobuf.Message, SwiftProt
     try { if let v = self._bundle {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
     } }()
+    if !self.revoked.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.revoked, fieldNumber: 3)
+    }
+    if !self.crls.isEmpty {
+      try visitor.visitRepeatedBytesField(value: self.crls, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Matryoshka_V1_SyncUpdate, rhs: Matryoshka_V1_SyncUpdate) -> Bool {
     if lhs.entries != rhs.entries {return false}
     if lhs._bundle != rhs._bundle {return false}
+    if lhs.revoked != rhs.revoked {return false}
+    if lhs.crls != rhs.crls {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -612,7 +668,7 @@ nonisolated extension Matryoshka_V1_SyncUpdate: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Matryoshka_V1_X509SVIDRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".X509SVIDRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}entry_id\0\u{1}csr\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}entry_id\0\u{1}csr\0\u{3}spiffe_id\0\u{3}lineage_link\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -622,6 +678,8 @@ nonisolated extension Matryoshka_V1_X509SVIDRequest: SwiftProtobuf.Message, Swif
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.entryID) }()
       case 2: try { try decoder.decodeSingularBytesField(value: &self.csr) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.spiffeID) }()
+      case 4: try { try decoder.decodeSingularBytesField(value: &self.lineageLink) }()
       default: break
       }
     }
@@ -634,12 +692,20 @@ nonisolated extension Matryoshka_V1_X509SVIDRequest: SwiftProtobuf.Message, Swif
     if !self.csr.isEmpty {
       try visitor.visitSingularBytesField(value: self.csr, fieldNumber: 2)
     }
+    if !self.spiffeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.spiffeID, fieldNumber: 3)
+    }
+    if !self.lineageLink.isEmpty {
+      try visitor.visitSingularBytesField(value: self.lineageLink, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Matryoshka_V1_X509SVIDRequest, rhs: Matryoshka_V1_X509SVIDRequest) -> Bool {
     if lhs.entryID != rhs.entryID {return false}
     if lhs.csr != rhs.csr {return false}
+    if lhs.spiffeID != rhs.spiffeID {return false}
+    if lhs.lineageLink != rhs.lineageLink {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -752,7 +818,7 @@ nonisolated extension Matryoshka_V1_MintX509SVIDsResponse: SwiftProtobuf.Message
 
 nonisolated extension Matryoshka_V1_MintJWTSVIDRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MintJWTSVIDRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}entry_id\0\u{1}audience\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}entry_id\0\u{1}audience\0\u{3}spiffe_id\0\u{3}lineage_link\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -762,6 +828,8 @@ nonisolated extension Matryoshka_V1_MintJWTSVIDRequest: SwiftProtobuf.Message, S
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.entryID) }()
       case 2: try { try decoder.decodeRepeatedStringField(value: &self.audience) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.spiffeID) }()
+      case 4: try { try decoder.decodeSingularBytesField(value: &self.lineageLink) }()
       default: break
       }
     }
@@ -774,12 +842,85 @@ nonisolated extension Matryoshka_V1_MintJWTSVIDRequest: SwiftProtobuf.Message, S
     if !self.audience.isEmpty {
       try visitor.visitRepeatedStringField(value: self.audience, fieldNumber: 2)
     }
+    if !self.spiffeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.spiffeID, fieldNumber: 3)
+    }
+    if !self.lineageLink.isEmpty {
+      try visitor.visitSingularBytesField(value: self.lineageLink, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Matryoshka_V1_MintJWTSVIDRequest, rhs: Matryoshka_V1_MintJWTSVIDRequest) -> Bool {
     if lhs.entryID != rhs.entryID {return false}
     if lhs.audience != rhs.audience {return false}
+    if lhs.spiffeID != rhs.spiffeID {return false}
+    if lhs.lineageLink != rhs.lineageLink {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Matryoshka_V1_RevokeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RevokeRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}serial_numbers\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedStringField(value: &self.serialNumbers) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.serialNumbers.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.serialNumbers, fieldNumber: 1)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Matryoshka_V1_RevokeRequest, rhs: Matryoshka_V1_RevokeRequest) -> Bool {
+    if lhs.serialNumbers != rhs.serialNumbers {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Matryoshka_V1_RevokeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RevokeResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}revoked\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.revoked) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.revoked != 0 {
+      try visitor.visitSingularInt32Field(value: self.revoked, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Matryoshka_V1_RevokeResponse, rhs: Matryoshka_V1_RevokeResponse) -> Bool {
+    if lhs.revoked != rhs.revoked {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

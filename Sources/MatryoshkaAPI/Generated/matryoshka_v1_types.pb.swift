@@ -141,6 +141,33 @@ public nonisolated struct Matryoshka_V1_Agent: Sendable {
   public init() {}
 }
 
+/// A credential revoked before its expiry.
+public nonisolated struct Matryoshka_V1_RevokedCredential: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Hex serial number of an X509-SVID, or the token ID of a JWT-SVID.
+  public var serialNumber: String = String()
+
+  public var spiffeID: String = String()
+
+  public var expiresAt: Int64 = 0
+
+  public var revokedAt: Int64 = 0
+
+  /// Hex SHA-256 of the credential's public key (SubjectPublicKeyInfo DER); empty for JWT-SVIDs.
+  /// A credential whose lineage has a link with this key descends from a revoked layer.
+  public var publicKeyHash: String = String()
+
+  /// Why it was revoked.
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "matryoshka.v1"
@@ -410,6 +437,61 @@ nonisolated extension Matryoshka_V1_Agent: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.createdAt != rhs.createdAt {return false}
     if lhs.lastAttestedAt != rhs.lastAttestedAt {return false}
     if lhs.evicted != rhs.evicted {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Matryoshka_V1_RevokedCredential: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RevokedCredential"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}serial_number\0\u{3}spiffe_id\0\u{3}expires_at\0\u{3}revoked_at\0\u{3}public_key_hash\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.serialNumber) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.spiffeID) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.expiresAt) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.revokedAt) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.publicKeyHash) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.serialNumber.isEmpty {
+      try visitor.visitSingularStringField(value: self.serialNumber, fieldNumber: 1)
+    }
+    if !self.spiffeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.spiffeID, fieldNumber: 2)
+    }
+    if self.expiresAt != 0 {
+      try visitor.visitSingularInt64Field(value: self.expiresAt, fieldNumber: 3)
+    }
+    if self.revokedAt != 0 {
+      try visitor.visitSingularInt64Field(value: self.revokedAt, fieldNumber: 4)
+    }
+    if !self.publicKeyHash.isEmpty {
+      try visitor.visitSingularStringField(value: self.publicKeyHash, fieldNumber: 5)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Matryoshka_V1_RevokedCredential, rhs: Matryoshka_V1_RevokedCredential) -> Bool {
+    if lhs.serialNumber != rhs.serialNumber {return false}
+    if lhs.spiffeID != rhs.spiffeID {return false}
+    if lhs.expiresAt != rhs.expiresAt {return false}
+    if lhs.revokedAt != rhs.revokedAt {return false}
+    if lhs.publicKeyHash != rhs.publicKeyHash {return false}
+    if lhs.reason != rhs.reason {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -31,7 +31,12 @@ public enum EntryOperations {
 
         /// Checks every field locally, so mistakes are reported before anything is sent.
         func entry() throws(CLIError) -> RegistrationEntry {
-            let id = try Self.id(spiffeID, flag: "--spiffe-id")
+            let template: (spiffeID: SPIFFEID, isWildcard: Bool)
+            do {
+                template = try RegistrationEntry.parseTemplate(spiffeID)
+            } catch {
+                throw CLIError("--spiffe-id '\(spiffeID)': \(error) (a final /* segment is allowed for wildcard entries)")
+            }
             let parent = try Self.id(parentID, flag: "--parent-id")
             guard !selectors.isEmpty else { throw CLIError("at least one --selector is required (e.g. --selector unix:uid:1000)") }
             var parsed: [Selector] = []
@@ -43,7 +48,7 @@ public enum EntryOperations {
                 }
             }
             return RegistrationEntry(
-                id: "", spiffeID: id, parentID: parent, selectors: parsed,
+                id: "", spiffeID: template.spiffeID, isWildcard: template.isWildcard, parentID: parent, selectors: parsed,
                 x509TTL: try Self.ttl(x509TTL, flag: "--x509-ttl"), jwtTTL: try Self.ttl(jwtTTL, flag: "--jwt-ttl"),
                 dnsNames: dnsNames, audiences: audiences, nested: nested)
         }
@@ -141,7 +146,7 @@ public struct EntryReport: Codable, Sendable, Equatable {
             throw CLIError("server sent an invalid entry: \(error)")
         }
         id = entry.id
-        spiffeID = entry.spiffeID.description
+        spiffeID = entry.template
         parentID = entry.parentID.description
         selectors = entry.selectors.map(\.description)
         x509SVIDTTL = entry.x509TTL
@@ -164,6 +169,7 @@ public struct EntryReport: Codable, Sendable, Equatable {
         lines += dnsNames.map { "DNS name:   \($0)" }
         lines += audiences.map { "Audience:   \($0)" }
         if nested { lines.append("Nested:     yes (may act as an agent for its children)") }
+        if selectors.isEmpty { lines.append("Node alias: the agent \(parentID) is also known as \(spiffeID)") }
         return lines.joined(separator: "\n") + "\n"
     }
 }

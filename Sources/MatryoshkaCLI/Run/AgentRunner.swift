@@ -13,24 +13,61 @@ public enum AgentRunner {
         public var joinToken: String?
         public var socket: String?
         public var dataDirectory: String?
+        public var parentSocket: String?
+        public var allowNonDescendants = false
+        /// Nested mode: which of the parent's SVIDs is this layer's.
+        public var spiffeID: String?
+        /// A command to host (run as a child, pointed at this agent); the agent exits with it.
+        public var command: [String] = []
 
         public init() {}
     }
 
-    public static func configuration(_ options: Options) throws(CLIError) -> AgentConfig {
-        guard let serverText = options.server else { throw CLIError("--server HOST:PORT is required") }
+    /// The environment variable naming the server for nested agents and `exec`.
+    public static let serverEnvironmentVariable = "MATRYOSHKA_SERVER"
+
+    public static func configuration(_ options: Options, environment: [String: String] = ProcessInfo.processInfo.environment) async throws(CLIError) -> AgentConfig {
+        guard let serverText = options.server ?? environment[serverEnvironmentVariable] else {
+            throw CLIError("--server HOST:PORT is required (or set \(serverEnvironmentVariable))")
+        }
         let server: HostAndPort
         do {
             server = try HostAndPort(serverText)
         } catch {
             throw CLIError("--server: \(error.message)")
         }
-        let trustDomain = try resolveTrustDomain(options)
         let socket = options.socket.map { $0.hasPrefix("unix://") ? String($0.dropFirst("unix://".count)) : $0 } ?? Defaults.agentSocketPath
+        if let parent = options.parentSocket {
+            if options.joinToken != nil { throw CLIError("--join-token is for node agents; a nested agent (--parent-socket) gets its identity from its parent") }
+            let trustDomain = try await parentTrustDomain(options, parent: parent)
+            return AgentConfig(
+                serverHost: server.host, serverPort: server.port, trustDomain: trustDomain,
+                dataDirectory: options.dataDirectory ?? Defaults.agentDataDirectory, socketPath: socket,
+                parentSocketPath: parent, allowNonDescendants: options.allowNonDescendants, layerSPIFFEID: options.spiffeID,
+                command: options.command)
+        }
+        let trustDomain = try resolveTrustDomain(options)
         return AgentConfig(
             serverHost: server.host, serverPort: server.port, trustDomain: trustDomain,
             dataDirectory: options.dataDirectory ?? Defaults.agentDataDirectory, socketPath: socket,
-            bootstrapBundlePath: options.trustBundle, joinToken: options.joinToken)
+            bootstrapBundlePath: options.trustBundle, joinToken: options.joinToken, command: options.command)
+    }
+
+    /// A nested agent's trust domain: --trust-domain, else that of the SVID its parent serves it.
+    static func parentTrustDomain(_ options: Options, parent: String) async throws(CLIError) -> TrustDomain {
+        if let text = options.trustDomain {
+            do {
+                return try TrustDomain(text)
+            } catch {
+                throw CLIError("--trust-domain '\(text)': \(error)")
+            }
+        }
+        let report = try await WorkloadOperations.fetchX509(socket: parent, writeDirectory: nil)
+        guard let first = report.svids.first(where: { options.spiffeID == nil || $0.spiffeID == options.spiffeID }),
+              let id = try? SPIFFEID(first.spiffeID) else {
+            throw CLIError("the parent Workload API at \(parent) served no SVID")
+        }
+        return id.trustDomain
     }
 
     /// The trust domain from `--trust-domain`, else from the trust bundle's CA (its SPIFFE ID SAN).
@@ -49,16 +86,24 @@ public enum AgentRunner {
                     if let id = try? X509SVID.spiffeID(of: certificate) { return id.trustDomain }
                 }
             }
+            throw CLIError("--trust-domain is required (it could not be read from the trust bundle)")
         }
-        throw CLIError("--trust-domain is required (it could not be read from the trust bundle)")
+        // A restart: the identity saved in the data directory says.
+        if let saved = AgentStateStore(directory: options.dataDirectory ?? Defaults.agentDataDirectory).savedTrustDomain() {
+            return saved
+        }
+        throw CLIError("no agent identity in \(options.dataDirectory ?? Defaults.agentDataDirectory): the first start needs --join-token and --trust-bundle")
     }
 
-    public static func run(_ config: AgentConfig, logger: Logger) async throws(CLIError) {
+    /// Runs the agent until SIGTERM/SIGINT, or until its hosted command exits; returns that
+    /// command's exit status, if there was one.
+    public static func run(_ config: AgentConfig, logger: Logger) async throws(CLIError) -> Int32? {
         let agent = MatryoshkaAgent(config: config, logger: logger)
         do {
             try await Lifecycle.run(name: "agent", logger: logger) { try await agent.run() }
         } catch {
             throw CLIError("\(error)")
         }
+        return await agent.commandStatus
     }
 }

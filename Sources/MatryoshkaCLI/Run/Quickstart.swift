@@ -34,7 +34,7 @@ public enum Quickstart {
             try await Lifecycle.run(name: "quickstart", logger: logger) {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await server.run() }
-                    await server.waitUntilReady()
+                    try await server.waitUntilReady()
                     guard let port = await server.nodeAddress?.port else { throw CLIError("the server did not start") }
                     let setup = try await prepare(directory: directory, trustDomain: trustDomain, adminSocket: adminSocket)
                     let agent = MatryoshkaAgent(config: AgentConfig(
@@ -42,7 +42,7 @@ public enum Quickstart {
                         dataDirectory: directory + "/agent", socketPath: directory + "/agent/workload.sock",
                         bootstrapBundlePath: setup.bundlePath, joinToken: setup.joinToken), logger: logger)
                     group.addTask { try await agent.run() }
-                    await agent.waitUntilReady()
+                    try await agent.waitUntilReady()
                     print(banner(directory: directory, trustDomain: trustDomain, setup: setup), terminator: "")
                     if options.once {
                         let report = try await WorkloadOperations.fetchX509(socket: directory + "/agent/workload.sock", writeDirectory: nil)

@@ -9,8 +9,11 @@ public enum OfflineVerification {
     ///
     /// The bundle formats do not name their trust domain: the bundle is taken to be the SVID's
     /// trust domain's, unless `trustDomain` is given, in which case the SVID must belong to it.
+    ///
+    /// With `crlPaths` (DER or PEM CRLs), every certificate of the verified chain below the trust
+    /// anchor is also checked against the CRL its issuer signed; the leaf's issuer must have one.
     public static func verifyX509SVID(
-        certificatePath: String, bundlePath: String, trustDomain: String? = nil, at time: Date? = nil
+        certificatePath: String, bundlePath: String, trustDomain: String? = nil, crlPaths: [String] = [], at time: Date? = nil
     ) async throws(CLIError) -> X509SVIDReport {
         let certificateBytes = try InputFile.read(certificatePath)
         let certificates: [Certificate]
@@ -29,9 +32,16 @@ public enum OfflineVerification {
         let bundle = try readBundle(bundlePath, trustDomain: bundleTrustDomain)
         do {
             let verified = try await X509SVIDVerifier(bundles: bundle, validationTime: time).verify(certificates)
+            if !crlPaths.isEmpty {
+                try RevocationCheck.check(verified, crls: try RevocationCheck.read(crlPaths), at: time ?? Date())
+            }
             return X509SVIDReport(verified)
-        } catch {
+        } catch let error as CLIError {
+            throw error
+        } catch let error as X509SVIDError {
             throw CLIError(error.description)
+        } catch {
+            throw CLIError("\(error)")
         }
     }
 

@@ -1,8 +1,8 @@
 import Foundation
 
 /// Base64url without padding (RFC 4648 §5), as JOSE uses it.
-enum Base64URL {
-    static func encode(_ bytes: some Sequence<UInt8>) -> String {
+public enum Base64URL {
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
         Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_")
@@ -10,7 +10,7 @@ enum Base64URL {
     }
 
     /// Decodes strictly: only the base64url alphabet, no padding, no whitespace.
-    static func decode(_ string: some StringProtocol) -> [UInt8]? {
+    public static func decode(_ string: some StringProtocol) -> [UInt8]? {
         var base64 = ""
         base64.reserveCapacity(string.utf8.count + 3)
         for scalar in string.unicodeScalars {

@@ -7,15 +7,20 @@ import Logging
 import SPIFFE
 
 /// The operator's API on the local admin socket: entries, join tokens, the bundle, agents.
+///
+/// Every change is audited with the caller's uid; a call whose caller is unknown is refused with
+/// `PermissionDenied` before anything changes (see ``AdminCaller``).
 struct AdminService: Matryoshka_V1_Admin.SimpleServiceProtocol {
     let trustDomain: TrustDomain
     let store: any DataStore
     let index: RegistrationIndex
     let authorities: AuthorityManager
+    let revocation: Revocation
     let defaultJoinTokenTTL: Duration
     let serverID: SPIFFEID
-    /// Who is calling, for the audit log (e.g. `uid:1000`), from the socket's peer credentials.
-    let caller: @Sendable (ServerContext) -> String
+    /// Who is calling, for the audit log (e.g. `uid:1000(alice)`), from the socket's peer
+    /// credentials; throws (`PermissionDenied`) when they are unknown.
+    let caller: @Sendable (ServerContext) throws(RPCError) -> String
     let logger: Logger
 
     func createEntry(request: Matryoshka_V1_CreateEntryRequest, context: ServerContext) async throws -> Matryoshka_V1_Entry {
@@ -28,7 +33,7 @@ struct AdminService: Matryoshka_V1_Admin.SimpleServiceProtocol {
         entry.id = UUID().uuidString.lowercased()
         entry.createdAt = Date()
         try await validate(entry)
-        let actor = caller(context)
+        let actor = try caller(context)
         do {
             let created = try await store.createEntry(entry, audit: AuditEvent(
                 kind: "entry.create", actor: actor, subject: entry.spiffeID.description,
@@ -66,7 +71,7 @@ struct AdminService: Matryoshka_V1_Admin.SimpleServiceProtocol {
     }
 
     func deleteEntry(request: Matryoshka_V1_DeleteEntryRequest, context: ServerContext) async throws -> Matryoshka_V1_DeleteEntryResponse {
-        let actor = caller(context)
+        let actor = try caller(context)
         do {
             let deleted = try await store.deleteEntry(id: request.id, audit: AuditEvent(kind: "entry.delete", actor: actor, subject: request.id))
             await index.delete(id: deleted.id)
@@ -94,7 +99,7 @@ struct AdminService: Matryoshka_V1_Admin.SimpleServiceProtocol {
         }
         let now = Date()
         let expiresAt = now.addingTimeInterval(ttl.timeInterval)
-        let actor = caller(context)
+        let actor = try caller(context)
         do {
             try await store.createJoinToken(
                 JoinTokenRecord(tokenHash: SHA256Hex.digest(Array(token.utf8)), agentID: agentID, alias: alias, expiresAt: expiresAt, createdAt: now),
@@ -215,5 +220,52 @@ extension AgentRecord {
             $0.lastAttestedAt = Int64(lastAttestedAt.timeIntervalSince1970)
             $0.evicted = evicted
         }
+    }
+}
+
+extension AdminService {
+    /// Revokes by serial number (optionally with the subtree of that credential), by SPIFFE ID
+    /// (optionally with every credential whose lineage passes through it), or a node (evicted,
+    /// with everything it vouched for). Audited with the admin caller.
+    func revoke(request: Matryoshka_V1_AdminRevokeRequest, context: ServerContext) async throws -> Matryoshka_V1_AdminRevokeResponse {
+        let actor = try caller(context)
+        let reason = request.reason.isEmpty ? "revoked by the operator" : request.reason
+        let revoked: [IssuedSVIDRecord]
+        do {
+            switch request.target {
+            case .serialNumber(let serial)?:
+                revoked = try await revocation.revoke(serialNumber: serial, subtree: request.subtree, reason: reason, by: actor)
+            case .spiffeID(let text)?:
+                let id = try Self.parseID(text, field: "--spiffe-id")
+                revoked = try await revocation.revoke(spiffeID: id, subtree: request.subtree, reason: reason, by: actor)
+            case .nodeSpiffeID(let text)?:
+                let id = try await agentID(named: try Self.parseID(text, field: "--node"))
+                revoked = try await revocation.revoke(node: id, reason: reason, by: actor)
+            case nil:
+                throw RPCError(code: .invalidArgument, message: "name what to revoke: a serial number, a SPIFFE ID or a node")
+            }
+        } catch let error as RevocationError {
+            throw error.rpcError
+        }
+        logger.notice("revoked", metadata: ["revoked": "\(revoked.count)", "by": "\(actor)", "reason": "\(reason)"])
+        return Matryoshka_V1_AdminRevokeResponse.with {
+            $0.revoked = Int32(clamping: revoked.count)
+            $0.credentials = revoked.compactMap(RevokedCredential.init).map(\.wire)
+        }
+    }
+
+    /// The agent `id` names: the agent itself, or the agent a node alias (an entry without
+    /// selectors, from `token generate --spiffe-id`) stands for.
+    private func agentID(named id: SPIFFEID) async throws(RPCError) -> SPIFFEID {
+        do {
+            if try await store.agent(id: id) != nil { return id }
+            let aliases = try await store.listEntries(spiffeID: id, parentID: nil).filter(\.selectors.isEmpty)
+            for alias in aliases {
+                if try await store.agent(id: alias.parentID) != nil { return alias.parentID }
+            }
+        } catch {
+            throw error.rpcError
+        }
+        return id
     }
 }

@@ -96,6 +96,11 @@ public actor AuthorityManager {
         }
     }
 
+    /// Every X.509 CA held (prepared, active and retired), oldest first: each publishes a CRL.
+    public var x509Authorities: [CertificateAuthority] {
+        x509.sorted { $0.record.notBefore < $1.record.notBefore }.map(\.ca)
+    }
+
     /// The key that signs JWT-SVIDs now.
     public var activeJWTAuthority: JWTAuthority {
         get throws(ServerError) {

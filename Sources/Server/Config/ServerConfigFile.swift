@@ -119,13 +119,26 @@ public enum ConfigKeys {
         }
     }
 
+    /// One line (errors are reported as one line): Yams' syntax errors otherwise quote the
+    /// offending source over several lines.
     public static func describe(_ error: any Error) -> String {
         if case DecodingError.typeMismatch(_, let context) = error {
-            return "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+            return oneLine("\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)")
         }
         if case DecodingError.dataCorrupted(let context) = error {
-            return "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+            return oneLine("\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)")
         }
-        return String(describing: error)
+        switch error as? YamlError {
+        case .scanner(let context, let problem, let mark, _)?, .parser(let context, let problem, let mark, _)?,
+             .composer(let context, let problem, let mark, _)?:
+            let during = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
+            return oneLine("line \(mark.line), column \(mark.column): \(problem)\(during)")
+        default:
+            return oneLine(String(describing: error))
+        }
+    }
+
+    private static func oneLine(_ text: String) -> String {
+        text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
     }
 }

@@ -1,11 +1,14 @@
 import Authority
 import Foundation
+import Lineage
 import Logging
 import SPIFFE
 import X509
 
-/// Decides who may have which SVID and signs it: agent SVIDs after node attestation or renewal,
-/// workload X509-SVIDs from CSRs, and JWT-SVIDs. Every issuance and every refusal is recorded.
+/// Decides who may have which SVID and signs it: agent SVIDs after node attestation or renewal
+/// (with the first lineage link, the server's statement), and X509-SVIDs and JWT-SVIDs for the
+/// children of an authenticated layer, carrying the lineage that layer vouched for. Every
+/// issuance and every refusal is recorded.
 public struct Issuer: Sendable {
     public struct Defaults: Sendable {
         public var x509TTL: Duration
@@ -33,65 +36,130 @@ public struct Issuer: Sendable {
         self.logger = logger
     }
 
-    /// Signs an agent SVID for `agentID` from a CSR and records it.
-    public func issueAgentSVID(agentID: SPIFFEID, csrDER: [UInt8], event: String, now: Date = Date()) async throws(IssuanceError) -> [Certificate] {
-        let parameters: X509SVIDParameters
+    /// The X509-SVID lifetime of an entry.
+    public func x509TTL(of entry: RegistrationEntry) -> Duration {
+        entry.x509TTL > 0 ? .seconds(entry.x509TTL) : defaults.x509TTL
+    }
+
+    /// The JWT-SVID lifetime of an entry.
+    public func jwtTTL(of entry: RegistrationEntry) -> Duration {
+        entry.jwtTTL > 0 ? .seconds(entry.jwtTTL) : defaults.jwtTTL
+    }
+
+    /// Signs an agent SVID for `agentID` from a CSR, with the first lineage link: the server's
+    /// statement of how the node was attested (and its evidence), signed by the CA.
+    public func issueAgentSVID(
+        agentID: SPIFFEID, csrDER: [UInt8], attestor: String, selectors: [String], evidence: [UInt8],
+        event: String, now: Date = Date()
+    ) async throws(IssuanceError) -> [Certificate] {
+        let csr: CertificateSigningRequest
         do {
-            parameters = try X509SVIDParameters(spiffeID: agentID, csrDER: csrDER, ttl: defaults.agentTTL)
+            csr = try X509SVIDParameters.verifiedCSR(der: csrDER)
         } catch {
             throw .invalidRequest(error.description)
         }
-        return try await sign(parameters, entryID: nil, requestedBy: agentID, event: event, now: now)
+        let ca: CertificateAuthority
+        do {
+            ca = try await authorities.activeCA
+        } catch {
+            throw .internalError(error.message)
+        }
+        let expiresAt = min(now.addingTimeInterval(defaults.agentTTL.timeInterval), ca.certificate.notValidAfter)
+        let lineage: Lineage
+        do {
+            let root = try LinkBuilder.root(
+                spiffeID: agentID.description, publicKey: csr.publicKey, attestor: attestor, selectors: selectors,
+                issuedAt: now, expiresAt: expiresAt, evidence: evidence, signedBy: ca.key.certificatePrivateKey)
+            lineage = Lineage(links: [root])
+        } catch {
+            throw .internalError("cannot sign the first lineage link: \(error)")
+        }
+        let parameters = X509SVIDParameters(
+            spiffeID: agentID, publicKey: csr.publicKey, ttl: .seconds(Int64(expiresAt.timeIntervalSince(now).rounded(.down))))
+        return try await sign(parameters, lineage: lineage, entryID: nil, requestedBy: agentID, event: event, now: now, ca: ca)
     }
 
     /// Signs the server's own TLS SVID.
     public func issueServerSVID(serverID: SPIFFEID, publicKey: Certificate.PublicKey, ttl: Duration, now: Date = Date()) async throws(IssuanceError) -> [Certificate] {
         let parameters = X509SVIDParameters(spiffeID: serverID, publicKey: publicKey, ttl: ttl, dnsNames: [])
-        return try await sign(parameters, entryID: nil, requestedBy: nil, event: "svid.issue.server", now: now)
+        return try await sign(parameters, lineage: nil, entryID: nil, requestedBy: nil, event: "svid.issue.server", now: now, ca: nil)
     }
 
-    /// Signs an X509-SVID for `entryID` from a CSR, if `caller` may serve that entry.
-    public func mintX509SVID(caller: SPIFFEID, entryID: String, csrDER: [UInt8], now: Date = Date()) async throws(IssuanceError) -> (RegistrationEntry, [Certificate]) {
-        let entry = try await authorizedEntry(caller: caller, entryID: entryID, kind: "X509-SVID")
-        let ttl = entry.x509TTL > 0 ? Duration.seconds(entry.x509TTL) : defaults.x509TTL
-        let parameters: X509SVIDParameters
+    /// Signs an X509-SVID for a child of `caller`, for entry `entryID`, from a CSR and the lineage
+    /// link the caller signed. `requestedID` names the child of a wildcard entry.
+    public func mintX509SVID(
+        caller: Caller, entryID: String, requestedID: String, csrDER: [UInt8], linkDER: [UInt8], now: Date = Date()
+    ) async throws(IssuanceError) -> (SPIFFEID, [Certificate]) {
+        let (entry, childID) = try await authorizedChild(caller: caller, entryID: entryID, requestedID: requestedID, kind: "X509-SVID")
+        let csr: CertificateSigningRequest
         do {
-            parameters = try X509SVIDParameters(spiffeID: entry.spiffeID, csrDER: csrDER, ttl: ttl, dnsNames: entry.dnsNames)
+            csr = try X509SVIDParameters.verifiedCSR(der: csrDER)
         } catch {
-            await refuse(caller: caller, subject: entry.spiffeID.description, reason: error.description)
+            await refuse(caller: caller.spiffeID, subject: childID.description, reason: error.description)
             throw .invalidRequest(error.description)
         }
-        return (entry, try await sign(parameters, entryID: entry.id, requestedBy: caller, event: "svid.issue", now: now))
+        let link = try await checked(ChildLinkCheck(caller: caller, entry: entry, childID: childID, childKey: csr.publicKey, now: now), linkDER)
+        let maximum = now.addingTimeInterval(x509TTL(of: entry).timeInterval + ChildLinkCheck.leeway)
+        guard link.expiresAt <= maximum else {
+            let reason = "requested lifetime (until \(link.expiresAt.formatted(.iso8601))) exceeds the entry's X509-SVID TTL of \(DurationText.format(x509TTL(of: entry)))"
+            await refuse(caller: caller.spiffeID, subject: childID.description, reason: reason)
+            throw .permissionDenied(reason)
+        }
+        let lineage: Lineage
+        do {
+            lineage = try caller.lineage.appending(link)
+        } catch {
+            throw .invalidRequest("\(error)")
+        }
+        let ttl = Duration.seconds(Int64(link.expiresAt.timeIntervalSince(now).rounded(.down)))
+        let parameters = X509SVIDParameters(spiffeID: childID, publicKey: csr.publicKey, ttl: ttl, dnsNames: entry.dnsNames)
+        let chain = try await sign(parameters, lineage: lineage, entryID: entry.id, requestedBy: caller.spiffeID, event: "svid.issue", now: now, ca: nil)
+        return (childID, chain)
     }
 
-    /// Signs a JWT-SVID for `entryID` and `audience`, if `caller` may serve that entry and the
-    /// entry allows every audience asked for.
-    public func mintJWTSVID(caller: SPIFFEID, entryID: String, audience: [String], now: Date = Date()) async throws(IssuanceError) -> (token: String, expiresAt: Date) {
-        let entry = try await authorizedEntry(caller: caller, entryID: entryID, kind: "JWT-SVID")
+    /// Signs a JWT-SVID for a child of `caller`, if the entry and the caller allow every audience
+    /// asked for. The token carries the lineage in `lineage` and the ancestors in `act`.
+    public func mintJWTSVID(
+        caller: Caller, entryID: String, requestedID: String, audience: [String], linkDER: [UInt8], now: Date = Date()
+    ) async throws(IssuanceError) -> (token: String, expiresAt: Date) {
+        let (entry, childID) = try await authorizedChild(caller: caller, entryID: entryID, requestedID: requestedID, kind: "JWT-SVID")
         guard !audience.isEmpty, !audience.contains(where: \.isEmpty) else {
             throw .invalidRequest("a JWT-SVID needs at least one non-empty audience")
         }
-        if !entry.audiences.isEmpty {
-            let widened = audience.filter { !entry.audiences.contains($0) }
+        for (limit, whose) in [(entry.audiences, "the entry \(entry.template)"), (caller.audienceLimit, "the parent \(caller.spiffeID)")] where !limit.isEmpty {
+            let widened = audience.filter { !limit.contains($0) }
             if !widened.isEmpty {
-                let reason = "audience \(widened.joined(separator: ", ")) is not allowed for \(entry.spiffeID) (allowed: \(entry.audiences.joined(separator: ", ")))"
-                await refuse(caller: caller, subject: entry.spiffeID.description, reason: reason)
+                let reason = "audience \(widened.joined(separator: ", ")) is wider than \(whose) allows (\(limit.joined(separator: ", ")))"
+                await refuse(caller: caller.spiffeID, subject: childID.description, reason: reason)
                 throw .permissionDenied(reason)
             }
         }
-        let ttl = entry.jwtTTL > 0 ? Duration.seconds(entry.jwtTTL) : defaults.jwtTTL
+        let link = try await checked(ChildLinkCheck(caller: caller, entry: entry, childID: childID, childKey: nil, now: now), linkDER)
+        let ttl = jwtTTL(of: entry)
+        guard link.expiresAt <= now.addingTimeInterval(ttl.timeInterval + ChildLinkCheck.leeway) else {
+            let reason = "requested lifetime exceeds the entry's JWT-SVID TTL of \(DurationText.format(ttl))"
+            await refuse(caller: caller.spiffeID, subject: childID.description, reason: reason)
+            throw .permissionDenied(reason)
+        }
         do {
+            let lineage = try caller.lineage.appending(link)
+            var claims: [String: JSONValue] = ["lineage": LineageJSON.claim(lineage)]
+            if let act = LineageJSON.actClaim(lineage) { claims["act"] = act }
             let authority = try await authorities.activeJWTAuthority
-            let token = try await authority.sign(spiffeID: entry.spiffeID, audience: audience, ttl: ttl, now: now)
-            let expiresAt = min(now.addingTimeInterval(ttl.timeInterval), authority.notAfter)
+            let lifetime = Duration.seconds(Int64(link.expiresAt.timeIntervalSince(now).rounded(.down)))
+            let token = try await authority.sign(spiffeID: childID, audience: audience, ttl: lifetime, extraClaims: claims, now: now)
+            let expiresAt = min(link.expiresAt, authority.notAfter)
             let tokenID = Self.tokenID(token)
             try await store.recordIssuance(
-                IssuedSVIDRecord(serialNumber: tokenID, kind: .jwt, spiffeID: entry.spiffeID, entryID: entry.id,
-                                 requestedBy: caller, issuedAt: now, expiresAt: expiresAt),
-                audit: AuditEvent(kind: "jwt_svid.issue", actor: caller.description, subject: entry.spiffeID.description,
+                IssuedSVIDRecord(serialNumber: tokenID, kind: .jwt, spiffeID: childID, entryID: entry.id, requestedBy: caller.spiffeID,
+                                 issuedAt: now, expiresAt: expiresAt, ancestors: ChildLinkCheck.ancestors(of: lineage)),
+                audit: AuditEvent(kind: "jwt_svid.issue", actor: caller.spiffeID.description, subject: childID.description,
                                   details: ["token_id": tokenID, "audience": audience.joined(separator: " "), "entry_id": entry.id,
-                                            "expires_at": expiresAt.formatted(.iso8601)], time: now))
+                                            "expires_at": expiresAt.formatted(.iso8601), "lineage": lineage.spiffeIDs.joined(separator: " > ")],
+                                  time: now))
             return (token, expiresAt)
+        } catch let error as IssuanceError {
+            throw error
         } catch let error as ServerError {
             throw .internalError(error.message)
         } catch {
@@ -99,25 +167,59 @@ public struct Issuer: Sendable {
         }
     }
 
-    private func authorizedEntry(caller: SPIFFEID, entryID: String, kind: String) async throws(IssuanceError) -> RegistrationEntry {
+    /// The entry, if the caller may serve it, and the concrete child ID.
+    private func authorizedChild(caller: Caller, entryID: String, requestedID: String, kind: String) async throws(IssuanceError) -> (RegistrationEntry, SPIFFEID) {
         guard let entry = await index.entry(id: entryID) else {
-            await refuse(caller: caller, subject: entryID, reason: "no such entry")
+            await refuse(caller: caller.spiffeID, subject: entryID, reason: "no such entry")
             throw .notFound("no entry \(entryID)")
         }
-        guard await index.may(caller, serve: entry) else {
-            let reason = "\(caller) may not obtain a \(kind) for \(entry.spiffeID): its parent is \(entry.parentID)"
-            await refuse(caller: caller, subject: entry.spiffeID.description, reason: reason)
+        guard await index.may(caller.spiffeID, serve: entry) else {
+            let reason = "\(caller.spiffeID) may not obtain a \(kind) for \(entry.template): its parent is \(entry.parentID)"
+            await refuse(caller: caller.spiffeID, subject: entry.template, reason: reason)
             throw .permissionDenied(reason)
         }
-        return entry
+        if requestedID.isEmpty {
+            guard !entry.isWildcard else {
+                throw .invalidRequest("entry \(entry.template) is a wildcard: name the child's SPIFFE ID")
+            }
+            return (entry, entry.spiffeID)
+        }
+        let childID: SPIFFEID
+        do {
+            childID = try SPIFFEID(requestedID)
+        } catch {
+            throw .invalidRequest("requested SPIFFE ID '\(requestedID)': \(error)")
+        }
+        guard entry.grants(childID) else {
+            let reason = "\(childID) is not granted by entry \(entry.template)"
+            await refuse(caller: caller.spiffeID, subject: childID.description, reason: reason)
+            throw .permissionDenied(reason)
+        }
+        return (entry, childID)
+    }
+
+    private func checked(_ check: ChildLinkCheck, _ linkDER: [UInt8]) async throws(IssuanceError) -> LineageLink {
+        do {
+            return try check.verify(linkDER)
+        } catch {
+            await refuse(caller: check.caller.spiffeID, subject: check.childID.description, reason: error.description)
+            throw error
+        }
     }
 
     private func sign(
-        _ parameters: X509SVIDParameters, entryID: String?, requestedBy: SPIFFEID?, event: String, now: Date
+        _ parameters: X509SVIDParameters, lineage: Lineage?, entryID: String?, requestedBy: SPIFFEID?, event: String, now: Date,
+        ca: CertificateAuthority?
     ) async throws(IssuanceError) -> [Certificate] {
+        var parameters = parameters
         let chain: [Certificate]
+        let issuerKeyID: String
         do {
-            chain = try await authorities.activeCA.issue(parameters, now: now)
+            if let lineage { parameters.extraExtensions.append(try LineageExtension.make(lineage)) }
+            let authority: CertificateAuthority
+            if let ca { authority = ca } else { authority = try await authorities.activeCA }
+            chain = try authority.issue(parameters, now: now)
+            issuerKeyID = SHA256Hex.hex(authority.keyIdentifier)
         } catch let error as ServerError {
             throw .internalError(error.message)
         } catch {
@@ -128,10 +230,13 @@ public struct Issuer: Sendable {
         var details = ["serial": serial, "expires_at": leaf.notValidAfter.formatted(.iso8601),
                        "ttl_seconds": String(Int(leaf.notValidAfter.timeIntervalSince(now)))]
         if let entryID { details["entry_id"] = entryID }
+        if let lineage { details["lineage"] = lineage.spiffeIDs.joined(separator: " > ") }
         do {
             try await store.recordIssuance(
                 IssuedSVIDRecord(serialNumber: serial, kind: .x509, spiffeID: parameters.spiffeID, entryID: entryID,
-                                 requestedBy: requestedBy, issuedAt: now, expiresAt: leaf.notValidAfter),
+                                 requestedBy: requestedBy, issuedAt: now, expiresAt: leaf.notValidAfter,
+                                 publicKeyHash: SHA256Hex.digest(parameters.publicKey.spkiDER),
+                                 ancestors: lineage.map(ChildLinkCheck.ancestors(of:)) ?? [], issuerKeyID: issuerKeyID),
                 audit: AuditEvent(kind: event, actor: requestedBy?.description ?? "server", subject: parameters.spiffeID.description,
                                   details: details, time: now))
         } catch {
@@ -147,8 +252,8 @@ public struct Issuer: Sendable {
     }
 
     /// A short, stable identifier for a JWT: the hex SHA-256 of the token, first 32 characters.
-    static func tokenID(_ token: String) -> String {
-        SHA256Hex.digest(Array(token.utf8)).prefix(32).description
+    public static func tokenID(_ token: String) -> String {
+        String(SHA256Hex.digest(Array(token.utf8)).prefix(32))
     }
 }
 

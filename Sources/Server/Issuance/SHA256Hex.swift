@@ -3,7 +3,12 @@ import Crypto
 /// Lower-case hex SHA-256, for token hashes and identifiers.
 enum SHA256Hex {
     static func digest(_ bytes: some Sequence<UInt8>) -> String {
-        SHA256.hash(data: Array(bytes)).map { byte in
+        hex(SHA256.hash(data: Array(bytes)))
+    }
+
+    /// Lower-case hex of `bytes` (no hashing).
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        bytes.map { byte in
             let hex = String(byte, radix: 16)
             return byte < 0x10 ? "0" + hex : hex
         }.joined()

@@ -10,6 +10,10 @@ public struct AgentRecord: Sendable, Hashable, Codable {
     public var selectors: [Selector]
     /// Serial number (hex) of the agent's current SVID; an agent presenting another is refused.
     public var serialNumber: String
+    /// Serial number of the SVID the current one replaced: still honoured until it expires or the
+    /// agent renews again, so calls already under way on the old connection while the agent
+    /// renews are not refused (as SPIRE keeps an agent's old and new serial numbers).
+    public var previousSerialNumber: String?
     public var expiresAt: Date
     public var createdAt: Date
     public var lastAttestedAt: Date
@@ -19,8 +23,10 @@ public struct AgentRecord: Sendable, Hashable, Codable {
 
     public init(
         spiffeID: SPIFFEID, attestationType: String, selectors: [Selector], serialNumber: String,
-        expiresAt: Date, createdAt: Date = Date(), lastAttestedAt: Date = Date(), canReattest: Bool = false, evicted: Bool = false
+        expiresAt: Date, createdAt: Date = Date(), lastAttestedAt: Date = Date(), canReattest: Bool = false, evicted: Bool = false,
+        previousSerialNumber: String? = nil
     ) {
+        self.previousSerialNumber = previousSerialNumber
         self.spiffeID = spiffeID
         self.attestationType = attestationType
         self.selectors = selectors
@@ -30,5 +36,11 @@ public struct AgentRecord: Sendable, Hashable, Codable {
         self.lastAttestedAt = lastAttestedAt
         self.canReattest = canReattest
         self.evicted = evicted
+    }
+
+    /// Whether an SVID with this serial number speaks for the agent: its current one, or the one
+    /// the current one replaced.
+    public func honours(serialNumber serial: String) -> Bool {
+        serial == serialNumber || serial == previousSerialNumber
     }
 }

@@ -1,13 +1,19 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import Lineage
 import SPIFFE
 import X509
 
-/// Establishes who is calling the node API from the TLS client certificate chain.
+/// Establishes who is calling the node API from the TLS client certificate chain: an attested
+/// agent presenting its current agent SVID, or a nested layer presenting the SVID of an entry
+/// registered as `nested`. A revoked SVID, or one whose lineage passes through a revoked layer,
+/// is refused.
 struct CallerAuthenticator: Sendable {
     let authorities: AuthorityManager
     let store: any DataStore
+    let index: RegistrationIndex
+    let revocation: Revocation
 
     /// The chain the peer presented, as validated during the TLS handshake.
     static func peerChain(_ context: ServerContext) -> [Certificate]? {
@@ -16,17 +22,30 @@ struct CallerAuthenticator: Sendable {
         return transport.peerCertificate.map { [$0] }
     }
 
-    /// The agent behind an RPC: its SVID must verify against the current bundle now, and be the
-    /// agent's current SVID (not evicted, not superseded).
-    func authenticateAgent(_ context: ServerContext, now: Date = Date()) async throws(RPCError) -> (AgentRecord, Certificate) {
+    /// The caller behind an RPC. Its SVID must verify against the current bundle now.
+    func authenticate(_ context: ServerContext, now: Date = Date()) async throws(RPCError) -> Caller {
         guard let chain = Self.peerChain(context), !chain.isEmpty else {
-            throw RPCError(code: .unauthenticated, message: "no client certificate: present your agent SVID")
+            throw RPCError(code: .unauthenticated, message: "no client certificate: present your SVID")
         }
+        return try await authenticate(chain: chain, now: now)
+    }
+
+    /// The caller presenting `chain` (leaf first), as checked after the TLS handshake.
+    func authenticate(chain: [Certificate], now: Date = Date()) async throws(RPCError) -> Caller {
         let verified: VerifiedX509SVID
         do {
             verified = try await X509SVIDVerifier(bundles: await authorities.bundle, validationTime: now).verify(chain)
         } catch {
             throw RPCError(code: .unauthenticated, message: "client certificate is not a valid SVID of this trust domain: \(error)")
+        }
+        let lineage: Lineage
+        do {
+            lineage = try LineageExtension.lineage(of: verified.leaf) ?? Lineage()
+        } catch {
+            throw RPCError(code: .unauthenticated, message: "client certificate carries a malformed lineage: \(error)")
+        }
+        if let refusal = await revocation.refusal(for: verified.leaf, lineage: lineage) {
+            throw RPCError(code: .permissionDenied, message: refusal)
         }
         let agent: AgentRecord?
         do {
@@ -34,16 +53,19 @@ struct CallerAuthenticator: Sendable {
         } catch {
             throw RPCError(code: .unavailable, message: "datastore: \(error)")
         }
-        guard let agent else {
-            throw RPCError(code: .permissionDenied, message: "\(verified.spiffeID) is not an attested agent")
+        if let agent {
+            guard !agent.evicted else {
+                throw RPCError(code: .permissionDenied, message: "agent \(agent.spiffeID) was evicted; it must attest again")
+            }
+            guard agent.honours(serialNumber: verified.leaf.serialNumber.hexString) else {
+                throw RPCError(code: .permissionDenied, message: "agent SVID \(verified.leaf.serialNumber.hexString) is not the current SVID of \(agent.spiffeID)")
+            }
+            return Caller(spiffeID: agent.spiffeID, kind: .agent(agent), certificate: verified.leaf, lineage: lineage)
         }
-        guard !agent.evicted else {
-            throw RPCError(code: .permissionDenied, message: "agent \(agent.spiffeID) was evicted; it must attest again")
+        guard let entry = await index.nestedEntry(granting: verified.spiffeID) else {
+            throw RPCError(code: .permissionDenied, message: "\(verified.spiffeID) is neither an attested agent nor a nested layer (its entry must be created with --nested)")
         }
-        guard agent.serialNumber == verified.leaf.serialNumber.hexString else {
-            throw RPCError(code: .permissionDenied, message: "agent SVID \(verified.leaf.serialNumber.hexString) is not the current SVID of \(agent.spiffeID)")
-        }
-        return (agent, verified.leaf)
+        return Caller(spiffeID: verified.spiffeID, kind: .nested(entry), certificate: verified.leaf, lineage: lineage)
     }
 }
 

@@ -15,6 +15,7 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
     let authorities: AuthorityManager
     let index: RegistrationIndex
     let store: any DataStore
+    let revocation: Revocation
     let agentTTL: Duration
     let logger: Logger
 
@@ -59,7 +60,9 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
         }
         let chain: [Certificate]
         do {
-            chain = try await issuer.issueAgentSVID(agentID: result.agentID, csrDER: Array(parameters.csr), event: "svid.issue.agent")
+            chain = try await issuer.issueAgentSVID(
+                agentID: result.agentID, csrDER: Array(parameters.csr), attestor: parameters.type,
+                selectors: result.selectors.map(\.description), evidence: result.evidence, event: "svid.issue.agent")
         } catch {
             throw error.rpcError
         }
@@ -88,14 +91,23 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
     }
 
     func renewAgent(request: Matryoshka_V1_RenewAgentRequest, context: ServerContext) async throws -> Matryoshka_V1_RenewAgentResponse {
-        let (agent, _) = try await authenticator.authenticateAgent(context)
+        let caller = try await authenticator.authenticate(context)
+        guard case .agent(let agent) = caller.kind else {
+            throw RPCError(code: .permissionDenied, message: "only node agents renew through the server; nested layers get their SVIDs from their parent")
+        }
         let chain: [Certificate]
         do {
-            chain = try await issuer.issueAgentSVID(agentID: agent.spiffeID, csrDER: Array(request.csr), event: "svid.renew.agent")
+            // The first lineage link is re-stated for the new key; the evidence of the original
+            // attestation is carried over.
+            let evidence = caller.lineage.links.first?.content.evidence ?? []
+            chain = try await issuer.issueAgentSVID(
+                agentID: agent.spiffeID, csrDER: Array(request.csr), attestor: agent.attestationType,
+                selectors: agent.selectors.map(\.description), evidence: evidence, event: "svid.renew.agent")
         } catch {
             throw error.rpcError
         }
         var renewed = agent
+        renewed.previousSerialNumber = agent.serialNumber
         renewed.serialNumber = chain[0].serialNumber.hexString
         renewed.expiresAt = chain[0].notValidAfter
         do {
@@ -108,14 +120,15 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
     }
 
     func sync(request: Matryoshka_V1_SyncRequest, response: RPCWriter<Matryoshka_V1_SyncUpdate>, context: ServerContext) async throws {
-        let (agent, _) = try await authenticator.authenticateAgent(context)
-        let caller = agent.spiffeID
+        let authenticated = try await authenticator.authenticate(context)
+        let caller = authenticated.spiffeID
         logger.info("agent connected", metadata: ["agent": "\(caller)", "peer": "\(context.remotePeer)"])
         defer { logger.info("agent disconnected", metadata: ["agent": "\(caller)"]) }
         let (signals, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         try await withThrowingTaskGroup(of: Void.self) { group in
             let entryChanges = await index.changes(for: caller)
             let bundleChanges = await authorities.bundleUpdates()
+            let revocationChanges = await revocation.changes()
             group.addTask {
                 for await _ in entryChanges { signal.yield() }
             }
@@ -123,13 +136,30 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
                 for await _ in bundleChanges { signal.yield() }
             }
             group.addTask {
+                for await _ in revocationChanges { signal.yield() }
+            }
+            group.addTask {
                 for await _ in signals {
-                    let entries = await index.entries(servedBy: caller)
+                    // Entries go out with their effective TTLs, so the agent can ask for exactly that.
+                    let entries = await index.entries(servedBy: caller).map { entry in
+                        var resolved = entry
+                        resolved.x509TTL = Int(issuer.x509TTL(of: entry).wholeSeconds)
+                        resolved.jwtTTL = Int(issuer.jwtTTL(of: entry).wholeSeconds)
+                        return resolved
+                    }
                     let bundle = await authorities.bundle
+                    let revoked = await revocation.snapshot
                     try await response.write(Matryoshka_V1_SyncUpdate.with {
                         $0.entries = entries.map(\.wire)
                         $0.bundle = bundle.wire
+                        $0.revoked = revoked.wireCredentials
+                        $0.crls = revoked.crls.map { Data($0.derEncoded) }
                     })
+                    // A layer revoked while connected hears of it (above), then loses the stream.
+                    if let refusal = await revocation.refusal(for: authenticated.certificate, lineage: authenticated.lineage) {
+                        logger.notice("ending the sync stream of a revoked layer", metadata: ["agent": "\(caller)", "reason": "\(refusal)"])
+                        throw RPCError(code: .permissionDenied, message: refusal)
+                    }
                 }
             }
             signal.yield()
@@ -139,17 +169,18 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
     }
 
     func mintX509SVIDs(request: Matryoshka_V1_MintX509SVIDsRequest, context: ServerContext) async throws -> Matryoshka_V1_MintX509SVIDsResponse {
-        let (agent, _) = try await authenticator.authenticateAgent(context)
+        let caller = try await authenticator.authenticate(context)
         guard request.requests.count <= 1000 else {
             throw RPCError(code: .invalidArgument, message: "at most 1000 SVIDs per request (got \(request.requests.count))")
         }
         var results: [Matryoshka_V1_X509SVIDResult] = []
         for item in request.requests {
             do {
-                let (entry, chain) = try await issuer.mintX509SVID(caller: agent.spiffeID, entryID: item.entryID, csrDER: Array(item.csr))
+                let (spiffeID, chain) = try await issuer.mintX509SVID(
+                    caller: caller, entryID: item.entryID, requestedID: item.spiffeID, csrDER: Array(item.csr), linkDER: Array(item.lineageLink))
                 results.append(Matryoshka_V1_X509SVIDResult.with {
-                    $0.entryID = entry.id
-                    $0.spiffeID = entry.spiffeID.description
+                    $0.entryID = item.entryID
+                    $0.spiffeID = spiffeID.description
                     $0.svidChain = chain.map { Data(CertificateEncoding.der($0)) }
                 })
             } catch {
@@ -159,17 +190,42 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
                 })
             }
         }
+        let issued = results.compactMap { $0.svidChain.first.flatMap { try? Certificate(derEncoded: Array($0)) }?.serialNumber.hexString }
+        if let refusal = await revocation.revokeIfCallerRevoked(caller, issued: issued) {
+            throw RPCError(code: .permissionDenied, message: refusal)
+        }
         return Matryoshka_V1_MintX509SVIDsResponse.with { $0.results = results }
     }
 
     func mintJWTSVID(request: Matryoshka_V1_MintJWTSVIDRequest, context: ServerContext) async throws -> Matryoshka_V1_MintJWTSVIDResponse {
-        let (agent, _) = try await authenticator.authenticateAgent(context)
+        let caller = try await authenticator.authenticate(context)
+        let token: String
+        let expiresAt: Date
         do {
-            let (token, expiresAt) = try await issuer.mintJWTSVID(caller: agent.spiffeID, entryID: request.entryID, audience: request.audience)
-            return Matryoshka_V1_MintJWTSVIDResponse.with {
-                $0.token = token
-                $0.expiresAt = Int64(expiresAt.timeIntervalSince1970)
-            }
+            (token, expiresAt) = try await issuer.mintJWTSVID(
+                caller: caller, entryID: request.entryID, requestedID: request.spiffeID, audience: request.audience,
+                linkDER: Array(request.lineageLink))
+        } catch {
+            throw error.rpcError
+        }
+        if let refusal = await revocation.revokeIfCallerRevoked(caller, issued: [Issuer.tokenID(token)]) {
+            throw RPCError(code: .permissionDenied, message: refusal)
+        }
+        return Matryoshka_V1_MintJWTSVIDResponse.with {
+            $0.token = token
+            $0.expiresAt = Int64(expiresAt.timeIntervalSince1970)
+        }
+    }
+}
+
+extension NodeService {
+    /// Revokes credentials the caller vouched for, each with its subtree.
+    func revoke(request: Matryoshka_V1_RevokeRequest, context: ServerContext) async throws -> Matryoshka_V1_RevokeResponse {
+        let caller = try await authenticator.authenticate(context)
+        let reason = request.reason.isEmpty ? "revoked by \(caller.spiffeID)" : request.reason
+        do {
+            let revoked = try await revocation.revoke(serialNumbers: request.serialNumbers, vouchedBy: caller, reason: reason)
+            return Matryoshka_V1_RevokeResponse.with { $0.revoked = Int32(clamping: revoked.count) }
         } catch {
             throw error.rpcError
         }

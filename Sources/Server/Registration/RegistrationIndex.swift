@@ -29,6 +29,16 @@ public actor RegistrationIndex {
 
     public func entry(id: String) -> RegistrationEntry? { byID[id] }
 
+    /// The `nested` entry that grants `id`, if any: what lets a workload act as an agent.
+    public func nestedEntry(granting id: SPIFFEID) -> RegistrationEntry? {
+        if let exact = bySPIFFEID[id]?.compactMap({ byID[$0] }).first(where: \.nested) { return exact }
+        // A wildcard entry `…/prefix/*` grants `…/prefix/x`.
+        guard let parentPath = id.path.split(separator: "/").dropLast().joined(separator: "/") as String?,
+              let prefix = try? SPIFFEID(trustDomain: id.trustDomain, path: parentPath.isEmpty ? "" : "/" + parentPath)
+        else { return nil }
+        return bySPIFFEID[prefix]?.compactMap { byID[$0] }.first { $0.isWildcard && $0.nested && $0.grants(id) }
+    }
+
     /// Whether some entry has this SPIFFE ID.
     public func hasEntry(spiffeID: SPIFFEID) -> Bool {
         bySPIFFEID[spiffeID] != nil
