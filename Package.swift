@@ -145,7 +145,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "SPIFFE", "Authority", "Attestation", "MatryoshkaAPI", "LocalSocket", "Lineage",
+                "SPIFFE", "Authority", "Attestation", "MatryoshkaAPI", "LocalSocket", "Lineage", "TPM",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -164,7 +164,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "SPIFFE", "Authority", "Attestation", "WorkloadAPI", "MatryoshkaAPI", "Lineage",
+                "SPIFFE", "Authority", "Attestation", "WorkloadAPI", "MatryoshkaAPI", "Lineage", "TPM",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -240,7 +240,7 @@ let package = Package(
             exclude: ["python"]
         ),
         .testTarget(name: "ServerTests", dependencies: [
-            "Server", "SPIFFE", "Authority", "Attestation", "MatryoshkaAPI", "LocalSocket", "TestSupport",
+            "Server", "SPIFFE", "Authority", "Attestation", "MatryoshkaAPI", "LocalSocket", "TestSupport", "TPM",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

@@ -70,7 +70,7 @@ public actor MatryoshkaServer {
 
         let nodeService = NodeService(
             trustDomain: config.trustDomain,
-            attestors: [JoinTokenAttestorClient.type: JoinTokenAttestor(store: store)],
+            attestors: try nodeAttestors(store: store),
             authenticator: CallerAuthenticator(authorities: authorities, store: store, index: index, revocation: revocation),
             issuer: issuer, authorities: authorities, index: index, store: store, revocation: revocation, agentTTL: config.agentSVIDTTL,
             logger: logger)

@@ -6,7 +6,7 @@ struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
         abstract: "Run an agent that serves the SPIFFE Workload API.",
-        subcommands: [Run.self])
+        subcommands: [Run.self, TPMInfo.self])
 
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -27,6 +27,12 @@ struct AgentCommand: AsyncParsableCommand {
         @Option(name: .long, help: "The trust domain (default: read from the trust bundle).") var trustDomain: String?
         @Option(name: .long, help: ArgumentHelp("Trust bundle to authenticate the server on first start.", valueName: "FILE")) var trustBundle: String?
         @Option(name: .long, help: "Single-use join token (first start only).") var joinToken: String?
+        @Option(name: .long, help: ArgumentHelp(
+            "Attest the node with its TPM 2.0: swtpm:host=HOST,port=PORT or device:/dev/tpmrm0 (instead of --join-token).",
+            valueName: "TCTI")) var tpm: String?
+        @Option(name: .long, help: ArgumentHelp(
+            "With --tpm: send the server a fresh TPM quote every SECONDS (default 60; 0 turns continuous attestation off).",
+            valueName: "SECONDS")) var reattestInterval: Int?
         @Option(name: .long, help: ArgumentHelp("Workload API socket to serve (default ~/.matryoshka/agent/workload.sock).", valueName: "PATH")) var socket: String?
         @Option(name: .long, help: ArgumentHelp("Data directory (default ~/.matryoshka/agent).", valueName: "DIR")) var dataDir: String?
         @Option(name: .long, help: ArgumentHelp("Nested mode: the Workload API socket of the layer around this agent.", valueName: "PATH")) var parentSocket: String?
@@ -45,6 +51,8 @@ struct AgentCommand: AsyncParsableCommand {
             options.joinToken = joinToken
             options.socket = socket
             options.dataDirectory = dataDir
+            options.tpm = tpm
+            options.reattestInterval = reattestInterval
             options.parentSocket = parentSocket
             options.allowNonDescendants = allowNonDescendants
             options.spiffeID = spiffeID
@@ -58,3 +66,23 @@ struct AgentCommand: AsyncParsableCommand {
         }
     }
 }
+
+    struct TPMInfo: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "tpm-info",
+            abstract: "Print the TPM's EK hash and PCR values, to enrol the node.",
+            discussion: """
+                The EK hash is the node's identity (spiffe://TD/agent/tpm/<ek-hash>): enrol it on the \
+                server with `matryoshka server tpm allow --ek-hash H [--pcr INDEX:HEX…]`. Run it while \
+                the agent is not using the TPM (swtpm serves one client at a time).
+                """)
+
+        @Option(name: .long, help: ArgumentHelp("The TPM: swtpm:host=HOST,port=PORT or device:/dev/tpmrm0.", valueName: "TCTI")) var tpm: String
+        @OptionGroup var output: JSONFlag
+
+        func run() async throws {
+            await report(json: output.json, { () async throws(CLIError) in
+                try await TPMOperations.info(tcti: tpm)
+            }, text: TPMOperations.text)
+        }
+    }

@@ -18,6 +18,12 @@ public struct AgentConfig: Sendable {
     public var bootstrapBundlePath: String?
     /// Single-use join token, needed only the first time.
     public var joinToken: String?
+    /// TPM node attestation: the TCTI of the node's TPM (`swtpm:host=H,port=P`,
+    /// `device:/dev/tpmrm0`); the agent attests with it instead of a join token.
+    public var tpmTCTI: String?
+    /// Continuous attestation (TPM): how often the agent sends the server a fresh quote; zero
+    /// turns it off.
+    public var reattestInterval: Duration = .seconds(60)
     /// How long to keep trying to reach the server at start-up before giving up.
     public var startupTimeout: Duration
     /// Nested mode: the Workload API of the layer around this agent, which provides its identity.

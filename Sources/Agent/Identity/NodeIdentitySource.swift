@@ -26,6 +26,45 @@ struct NodeIdentitySource: IdentitySource {
     }
 
     func renew(identity: LayerIdentity, client: NodeClient, feed: IdentityFeed) async throws {
+        guard let tpm = tpmClient, config.reattestInterval > .zero else {
+            return try await renewAtHalfLife(identity: identity, client: client, feed: feed)
+        }
+        // Renewal and continuous attestation side by side; either ending ends this connection's turn.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await renewAtHalfLife(identity: identity, client: client, feed: feed) }
+            group.addTask { try await reattestLoop(tpm, identity: identity, client: client) }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// The TPM attestation client, when the agent attests with a TPM (with the saved AK, if any).
+    var tpmClient: TPMAttestorClient? {
+        config.tpmTCTI.map { TPMAttestorClient(tcti: $0, attestationKey: TPMAttestationKeyFile(directory: config.dataDirectory).load()) }
+    }
+
+    /// Sends a fresh TPM quote every `reattestInterval`. A refusal (the server evicted this node)
+    /// ends the connection with the server's `PermissionDenied`; a TPM or network hiccup is
+    /// logged and tried again next time.
+    private func reattestLoop(_ tpm: TPMAttestorClient, identity: LayerIdentity, client: NodeClient) async throws {
+        let agentKey = identity.chain[0].publicKey
+        while true {
+            try await Task.sleep(for: config.reattestInterval)
+            do {
+                let result = try await client.reattest(with: tpm, agentKey: agentKey)
+                logger.info("node re-attested", metadata: ["result": "\(result.summary)"])
+            } catch let error as RPCError where error.code == .permissionDenied {
+                logger.error("the server refused this node's re-attestation: the node is untrusted and evicted", metadata: ["reason": "\(error.message)"])
+                throw error
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                logger.warning("re-attestation did not complete; trying again later", metadata: ["reason": "\(MatryoshkaAgent.describe(error))"])
+            }
+        }
+    }
+
+    private func renewAtHalfLife(identity: LayerIdentity, client: NodeClient, feed: IdentityFeed) async throws {
         let leaf = identity.chain[0]
         // Half of the life it was issued with; notBefore is backdated by CertificateAuthority.backdate.
         let issued = min(leaf.notValidBefore.addingTimeInterval(CertificateAuthority.backdate), Date())
@@ -48,7 +87,8 @@ struct NodeIdentitySource: IdentitySource {
 
     /// The saved identity if it is still valid, else a new one by attestation.
     private func obtainIdentity() async throws -> AgentStateStore.State {
-        if let saved = try store.load(trustDomain: config.trustDomain) {
+        if let saved = try store.load(trustDomain: config.trustDomain),
+           config.tpmTCTI == nil || TPMAttestationKeyFile(directory: config.dataDirectory).load() != nil {
             let expiry = saved.chain[0].notValidAfter
             if expiry > Date().addingTimeInterval(5) {
                 logger.info("using saved agent identity", metadata: [
@@ -57,13 +97,18 @@ struct NodeIdentitySource: IdentitySource {
                 ])
                 return saved
             }
-            guard config.joinToken != nil else {
+            guard config.joinToken != nil || config.tpmTCTI != nil else {
                 throw AgentError("the saved agent SVID expired at \(expiry.formatted(.iso8601)); the agent must attest again (start it with a new --join-token)")
             }
             logger.warning("saved agent SVID has expired; attesting again")
         }
-        guard let token = config.joinToken else {
-            throw AgentError("no agent identity in \(config.dataDirectory): start the agent with --join-token (from `matryoshka server token generate`)")
+        let attestor: any NodeAttestorClient
+        if let tpm = tpmClient {
+            attestor = tpm
+        } else if let token = config.joinToken {
+            attestor = JoinTokenAttestorClient(token: token)
+        } else {
+            throw AgentError("no agent identity in \(config.dataDirectory): start the agent with --join-token (from `matryoshka server token generate`) or --tpm TCTI")
         }
         guard let bundlePath = config.bootstrapBundlePath else {
             throw AgentError("--trust-bundle is required for the first attestation, to authenticate the server")
@@ -74,7 +119,11 @@ struct NodeIdentitySource: IdentitySource {
         } catch {
             throw AgentError("cannot read trust bundle \(bundlePath): \(error)")
         }
-        return try await attest(with: JoinTokenAttestorClient(token: token), bootstrapBundle: bootstrapBundle)
+        let state = try await attest(with: attestor, bootstrapBundle: bootstrapBundle)
+        if let tpm = attestor as? TPMAttestorClient, let key = tpm.attestationKey {
+            try TPMAttestationKeyFile(directory: config.dataDirectory).save(key)
+        }
+        return state
     }
 
     private func attest(with attestor: any NodeAttestorClient, bootstrapBundle: SPIFFEBundle) async throws -> AgentStateStore.State {

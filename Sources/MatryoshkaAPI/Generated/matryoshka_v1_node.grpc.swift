@@ -98,6 +98,19 @@ public enum Matryoshka_V1_Node: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Reattest" metadata.
+        public enum Reattest: Sendable {
+            /// Request type for "Reattest".
+            public typealias Input = Matryoshka_V1_ReattestRequest
+            /// Response type for "Reattest".
+            public typealias Output = Matryoshka_V1_ReattestResponse
+            /// Descriptor for "Reattest".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "matryoshka.v1.Node"),
+                method: "Reattest",
+                type: .bidirectionalStreaming
+            )
+        }
         /// Descriptors for all methods in the "matryoshka.v1.Node" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Attest.descriptor,
@@ -105,7 +118,8 @@ public enum Matryoshka_V1_Node: Sendable {
             Sync.descriptor,
             MintX509SVIDs.descriptor,
             MintJWTSVID.descriptor,
-            Revoke.descriptor
+            Revoke.descriptor,
+            Reattest.descriptor
         ]
     }
 }
@@ -247,6 +261,27 @@ extension Matryoshka_V1_Node {
             request: GRPCCore.StreamingServerRequest<Matryoshka_V1_RevokeRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_RevokeResponse>
+
+        /// Handle the "Reattest" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Continuous attestation: an attested agent, authenticated by its agent SVID, proves again that
+        /// > its node is in the state it was attested in (TPM: a fresh quote for a server nonce by the AK
+        /// > activated at attestation, bound to the SVID's key, with the same PCR values). A failure evicts
+        /// > the agent and revokes everything it vouched for, at once.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Matryoshka_V1_ReattestRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Matryoshka_V1_ReattestResponse` messages.
+        func reattest(
+            request: GRPCCore.StreamingServerRequest<Matryoshka_V1_ReattestRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_ReattestResponse>
     }
 
     /// Service protocol for the "matryoshka.v1.Node" service.
@@ -372,6 +407,27 @@ extension Matryoshka_V1_Node {
             request: GRPCCore.ServerRequest<Matryoshka_V1_RevokeRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_RevokeResponse>
+
+        /// Handle the "Reattest" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Continuous attestation: an attested agent, authenticated by its agent SVID, proves again that
+        /// > its node is in the state it was attested in (TPM: a fresh quote for a server nonce by the AK
+        /// > activated at attestation, bound to the SVID's key, with the same PCR values). A failure evicts
+        /// > the agent and revokes everything it vouched for, at once.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Matryoshka_V1_ReattestRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Matryoshka_V1_ReattestResponse` messages.
+        func reattest(
+            request: GRPCCore.StreamingServerRequest<Matryoshka_V1_ReattestRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_ReattestResponse>
     }
 
     /// Simple service protocol for the "matryoshka.v1.Node" service.
@@ -497,6 +553,28 @@ extension Matryoshka_V1_Node {
             request: Matryoshka_V1_RevokeRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Matryoshka_V1_RevokeResponse
+
+        /// Handle the "Reattest" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Continuous attestation: an attested agent, authenticated by its agent SVID, proves again that
+        /// > its node is in the state it was attested in (TPM: a fresh quote for a server nonce by the AK
+        /// > activated at attestation, bound to the SVID's key, with the same PCR values). A failure evicts
+        /// > the agent and revokes everything it vouched for, at once.
+        ///
+        /// - Parameters:
+        ///   - request: A stream of `Matryoshka_V1_ReattestRequest` messages.
+        ///   - response: A response stream of `Matryoshka_V1_ReattestResponse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func reattest(
+            request: GRPCCore.RPCAsyncSequence<Matryoshka_V1_ReattestRequest, any Swift.Error>,
+            response: GRPCCore.RPCWriter<Matryoshka_V1_ReattestResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
     }
 }
 
@@ -565,6 +643,17 @@ extension Matryoshka_V1_Node.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_RevokeResponse>(),
             handler: { request, context in
                 try await self.revoke(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Matryoshka_V1_Node.Method.Reattest.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_ReattestRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_ReattestResponse>(),
+            handler: { request, context in
+                try await self.reattest(
                     request: request,
                     context: context
                 )
@@ -718,6 +807,23 @@ extension Matryoshka_V1_Node.SimpleServiceProtocol {
                 context: context
             ),
             metadata: [:]
+        )
+    }
+
+    public func reattest(
+        request: GRPCCore.StreamingServerRequest<Matryoshka_V1_ReattestRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_ReattestResponse> {
+        return GRPCCore.StreamingServerResponse<Matryoshka_V1_ReattestResponse>(
+            metadata: [:],
+            producer: { writer in
+                try await self.reattest(
+                    request: request.messages,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 }
@@ -875,6 +981,32 @@ extension Matryoshka_V1_Node {
             deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_RevokeResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_RevokeResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Reattest" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Continuous attestation: an attested agent, authenticated by its agent SVID, proves again that
+        /// > its node is in the state it was attested in (TPM: a fresh quote for a server nonce by the AK
+        /// > activated at attestation, bound to the SVID's key, with the same PCR values). A failure evicts
+        /// > the agent and revokes everything it vouched for, at once.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Matryoshka_V1_ReattestRequest` messages.
+        ///   - serializer: A serializer for `Matryoshka_V1_ReattestRequest` messages.
+        ///   - deserializer: A deserializer for `Matryoshka_V1_ReattestResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func reattest<Result>(
+            request: GRPCCore.StreamingClientRequest<Matryoshka_V1_ReattestRequest>,
+            serializer: some GRPCCore.MessageSerializer<Matryoshka_V1_ReattestRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_ReattestResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Matryoshka_V1_ReattestResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1101,6 +1233,41 @@ extension Matryoshka_V1_Node {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "Reattest" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Continuous attestation: an attested agent, authenticated by its agent SVID, proves again that
+        /// > its node is in the state it was attested in (TPM: a fresh quote for a server nonce by the AK
+        /// > activated at attestation, bound to the SVID's key, with the same PCR values). A failure evicts
+        /// > the agent and revokes everything it vouched for, at once.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Matryoshka_V1_ReattestRequest` messages.
+        ///   - serializer: A serializer for `Matryoshka_V1_ReattestRequest` messages.
+        ///   - deserializer: A deserializer for `Matryoshka_V1_ReattestResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func reattest<Result>(
+            request: GRPCCore.StreamingClientRequest<Matryoshka_V1_ReattestRequest>,
+            serializer: some GRPCCore.MessageSerializer<Matryoshka_V1_ReattestRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_ReattestResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Matryoshka_V1_ReattestResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.bidirectionalStreaming(
+                request: request,
+                descriptor: Matryoshka_V1_Node.Method.Reattest.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1274,6 +1441,36 @@ extension Matryoshka_V1_Node.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_RevokeRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_RevokeResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Reattest" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Continuous attestation: an attested agent, authenticated by its agent SVID, proves again that
+    /// > its node is in the state it was attested in (TPM: a fresh quote for a server nonce by the AK
+    /// > activated at attestation, bound to the SVID's key, with the same PCR values). A failure evicts
+    /// > the agent and revokes everything it vouched for, at once.
+    ///
+    /// - Parameters:
+    ///   - request: A streaming request producing `Matryoshka_V1_ReattestRequest` messages.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reattest<Result>(
+        request: GRPCCore.StreamingClientRequest<Matryoshka_V1_ReattestRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Matryoshka_V1_ReattestResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.reattest(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_ReattestRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_ReattestResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1474,6 +1671,41 @@ extension Matryoshka_V1_Node.ClientProtocol {
             metadata: metadata
         )
         return try await self.revoke(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Reattest" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Continuous attestation: an attested agent, authenticated by its agent SVID, proves again that
+    /// > its node is in the state it was attested in (TPM: a fresh quote for a server nonce by the AK
+    /// > activated at attestation, bound to the SVID's key, with the same PCR values). A failure evicts
+    /// > the agent and revokes everything it vouched for, at once.
+    ///
+    /// - Parameters:
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - producer: A closure producing request messages to send to the server. Returning
+    ///       from the closure closes the request stream.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reattest<Result>(
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Matryoshka_V1_ReattestRequest>) async throws -> Void,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Matryoshka_V1_ReattestResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.StreamingClientRequest<Matryoshka_V1_ReattestRequest>(
+            metadata: metadata,
+            producer: producer
+        )
+        return try await self.reattest(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -11,6 +11,10 @@ public enum AgentRunner {
         public var trustDomain: String?
         public var trustBundle: String?
         public var joinToken: String?
+        /// TPM node attestation: the TCTI (`swtpm:host=H,port=P`, `device:/dev/tpmrm0`).
+        public var tpm: String?
+        /// Continuous attestation interval in seconds (TPM); 0 turns it off.
+        public var reattestInterval: Int?
         public var socket: String?
         public var dataDirectory: String?
         public var parentSocket: String?
@@ -39,6 +43,7 @@ public enum AgentRunner {
         let socket = options.socket.map { $0.hasPrefix("unix://") ? String($0.dropFirst("unix://".count)) : $0 } ?? Defaults.agentSocketPath
         if let parent = options.parentSocket {
             if options.joinToken != nil { throw CLIError("--join-token is for node agents; a nested agent (--parent-socket) gets its identity from its parent") }
+            if options.tpm != nil { throw CLIError("--tpm is for node agents; a nested agent (--parent-socket) gets its identity from its parent") }
             let trustDomain = try await parentTrustDomain(options, parent: parent)
             return AgentConfig(
                 serverHost: server.host, serverPort: server.port, trustDomain: trustDomain,
@@ -46,11 +51,18 @@ public enum AgentRunner {
                 parentSocketPath: parent, allowNonDescendants: options.allowNonDescendants, layerSPIFFEID: options.spiffeID,
                 command: options.command)
         }
+        if options.tpm != nil, options.joinToken != nil { throw CLIError("--tpm and --join-token are two ways to attest the node: give one") }
         let trustDomain = try resolveTrustDomain(options)
-        return AgentConfig(
+        var config = AgentConfig(
             serverHost: server.host, serverPort: server.port, trustDomain: trustDomain,
             dataDirectory: options.dataDirectory ?? Defaults.agentDataDirectory, socketPath: socket,
             bootstrapBundlePath: options.trustBundle, joinToken: options.joinToken, command: options.command)
+        config.tpmTCTI = try options.tpm.map(TPMOperations.tcti)
+        if let interval = options.reattestInterval {
+            guard interval >= 0 else { throw CLIError("--reattest-interval must be 0 (off) or a number of seconds") }
+            config.reattestInterval = .seconds(interval)
+        }
+        return config
     }
 
     /// A nested agent's trust domain: --trust-domain, else that of the SVID its parent serves it.

@@ -68,6 +68,13 @@ public enum ServerRunner {
         config.defaultJWTSVIDTTL = try duration(options.jwtTTL ?? file.svid?.jwtTTL, name: "JWT-SVID TTL") ?? config.defaultJWTSVIDTTL
         config.agentSVIDTTL = try duration(options.agentTTL ?? file.svid?.agentTTL, name: "agent SVID TTL") ?? config.agentSVIDTTL
         config.defaultJoinTokenTTL = try duration(file.joinTokenTTL, name: "join token TTL") ?? config.defaultJoinTokenTTL
+        if let tpm = file.tpm {
+            do {
+                config.tpm = try tpm.settings()
+            } catch {
+                throw CLIError(error.message)
+            }
+        }
         if let upstream = file.ca?.upstream {
             config.upstreamCA = ServerConfig.UpstreamCA(certificatePath: upstream.certificate, keyPath: upstream.key, bundlePath: upstream.bundle)
         }

@@ -26,6 +26,8 @@ public struct ServerConfig: Sendable {
     public var upstreamCA: UpstreamCA?
 
     public struct UpstreamCA: Sendable, Hashable {
+    /// TPM node attestation: PCRs to quote, EK CA bundle, enrolled nodes.
+    public var tpm = TPMSettings()
         public var certificatePath: String
         public var keyPath: String
         /// PEM of the trust anchors; defaults to the upstream certificate itself.
@@ -82,6 +84,7 @@ public struct ServerConfig: Sendable {
         }
     }
 }
+        try tpm.validate()
 
 /// A configuration problem, reported before anything starts.
 public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {

@@ -23,6 +23,11 @@ import Yams
 ///   jwt_ttl: 5m
 ///   agent_ttl: 1h
 /// join_token_ttl: 10m
+/// tpm:                       # TPM node attestation, see TPMSettings
+///   ek_ca_bundle: /etc/matryoshka/ek-ca.pem
+///   nodes:
+///     - ek_hash: 9f86d081…
+///       labels: [region:eu]
 /// ```
 public struct ServerConfigFile: Decodable, Sendable, Equatable {
     public var trustDomain: String?
@@ -33,6 +38,8 @@ public struct ServerConfigFile: Decodable, Sendable, Equatable {
     public var ca: CA?
     public var svid: SVID?
     public var joinTokenTTL: String?
+    /// TPM node attestation (see ``TPMSettings``).
+    public var tpm: TPM?
 
     public struct CA: Decodable, Sendable, Equatable {
         public var keyType: String?
@@ -59,6 +66,7 @@ public struct ServerConfigFile: Decodable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case trustDomain = "trust_domain", dataDir = "data_dir", bind, http, adminSocket = "admin_socket", ca, svid
         case joinTokenTTL = "join_token_ttl"
+        case tpm
     }
 
     public init() {}
@@ -77,10 +85,11 @@ public struct ServerConfigFile: Decodable, Sendable, Equatable {
     public static func parse(_ yaml: String, source: String = "config") throws(ConfigError) -> ServerConfigFile {
         do {
             try ConfigKeys.refuseUnknown(in: yaml, allowed: [
-                "": ["trust_domain", "data_dir", "bind", "http", "admin_socket", "ca", "svid", "join_token_ttl"],
+                "": ["trust_domain", "data_dir", "bind", "http", "admin_socket", "ca", "svid", "join_token_ttl", "tpm"],
                 "ca": ["key_type", "ttl", "upstream"],
                 "ca.upstream": ["certificate", "key", "bundle"],
                 "svid": ["x509_ttl", "jwt_ttl", "agent_ttl"],
+                "tpm": TPM.keys,
             ], source: source)
             if yaml.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return ServerConfigFile() }
             return try YAMLDecoder().decode(ServerConfigFile.self, from: yaml)

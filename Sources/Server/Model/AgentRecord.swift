@@ -20,12 +20,16 @@ public struct AgentRecord: Sendable, Hashable, Codable {
     public var canReattest: Bool
     /// Evicted agents must attest again; their SVIDs are no longer honoured.
     public var evicted: Bool
+    /// Why the agent is untrusted (it failed continuous attestation), if it is: it is evicted and
+    /// may not attest again until an operator re-enrols the node.
+    public var untrustedReason: String?
 
     public init(
         spiffeID: SPIFFEID, attestationType: String, selectors: [Selector], serialNumber: String,
         expiresAt: Date, createdAt: Date = Date(), lastAttestedAt: Date = Date(), canReattest: Bool = false, evicted: Bool = false,
-        previousSerialNumber: String? = nil
+        previousSerialNumber: String? = nil, untrustedReason: String? = nil
     ) {
+        self.untrustedReason = untrustedReason
         self.previousSerialNumber = previousSerialNumber
         self.spiffeID = spiffeID
         self.attestationType = attestationType

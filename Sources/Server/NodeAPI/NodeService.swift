@@ -57,6 +57,9 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
         }
         if let existing = try? await store.agent(id: result.agentID), !existing.evicted, !existing.canReattest {
             throw RPCError(code: .permissionDenied, message: "\(result.agentID) is already attested and its attestation method does not allow re-attestation")
+        if let existing = try? await store.agent(id: result.agentID), let untrusted = existing.untrustedReason {
+            try await refuseUntrusted(existing, reason: untrusted, type: parameters.type, peer: context.remotePeer)
+        }
         }
         let chain: [Certificate]
         do {

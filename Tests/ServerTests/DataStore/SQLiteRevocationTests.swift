@@ -49,7 +49,7 @@ struct SQLiteRevocationTests {
         #expect(task.publicKeyHash == "key-t" && task.issuerKeyID == "ca-1")
         #expect(task.revokedAt == nil && task.revocationReason == nil && task.revokedBy == nil)
         #expect(try await store.issuedSVID(serialNumber: "0a")?.ancestors == [])
-        #expect(try await store.appliedMigrations() == ["v1-initial", "v2-revocation", "v3-agent-previous-serial"])
+        #expect(try await store.appliedMigrations() == SQLiteDataStore.schemaMigrations)
     }
 
     @Test func subtreeQueries() async throws {
@@ -140,7 +140,7 @@ struct SQLiteRevocationTests {
             }
             let store = try SQLiteDataStore(path: path)
             defer { try? store.close() }
-            #expect(try await store.appliedMigrations() == ["v1-initial", "v2-revocation", "v3-agent-previous-serial"])
+            #expect(try await store.appliedMigrations() == SQLiteDataStore.schemaMigrations)
             let old = try #require(try await store.issuedSVID(serialNumber: "01"))
             #expect(old.publicKeyHash == nil && old.ancestors.isEmpty && old.issuerKeyID == nil)
             let revoked = try await store.revokeSVIDs(

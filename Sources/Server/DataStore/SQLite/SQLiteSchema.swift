@@ -25,6 +25,9 @@ enum SQLiteSchema {
         migrator.registerMigration("v3-agent-previous-serial") { db in
             try db.execute(sql: v3AgentPreviousSerial)
         }
+        migrator.registerMigration("v4-tpm-enrolments") { db in
+            try db.execute(sql: v4TPMEnrolments)
+        }
         return migrator
     }
 
@@ -135,5 +138,19 @@ enum SQLiteSchema {
     /// The serial number of an agent's SVID before its last renewal, honoured until it expires.
     private static let v3AgentPreviousSerial = """
         ALTER TABLE agents ADD COLUMN previous_serial_number TEXT;
+        """
+
+    /// TPMs enrolled through the admin API (`matryoshka server tpm allow`): the EK hash, the PCR
+    /// values the node must quote (canonical JSON object, index → hex) and its labels (canonical
+    /// JSON array of selectors). And why an agent is untrusted (it failed continuous attestation):
+    /// it may not attest again until an operator re-enrols it.
+    private static let v4TPMEnrolments = """
+        CREATE TABLE tpm_enrolments (
+            ek_hash     TEXT    NOT NULL PRIMARY KEY,
+            pcr_policy  TEXT    NOT NULL,
+            labels      TEXT    NOT NULL,
+            created_at  INTEGER NOT NULL
+        ) STRICT;
+        ALTER TABLE agents ADD COLUMN untrusted_reason TEXT;
         """
 }

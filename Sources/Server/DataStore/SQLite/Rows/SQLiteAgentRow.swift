@@ -20,6 +20,7 @@ struct SQLiteAgentRow: Sendable, FetchableRecord, PersistableRecord {
     var lastAttestedAt: Int64
     var canReattest: Bool
     var evicted: Bool
+    var untrustedReason: String?
 
     init(_ agent: AgentRecord) {
         spiffeID = agent.spiffeID.description
@@ -32,6 +33,7 @@ struct SQLiteAgentRow: Sendable, FetchableRecord, PersistableRecord {
         lastAttestedAt = StoredTime.milliseconds(agent.lastAttestedAt)
         canReattest = agent.canReattest
         evicted = agent.evicted
+        untrustedReason = agent.untrustedReason
     }
 
     init(row: Row) throws {
@@ -45,6 +47,7 @@ struct SQLiteAgentRow: Sendable, FetchableRecord, PersistableRecord {
         lastAttestedAt = try row.decode(forColumn: "last_attested_at")
         canReattest = try row.decode(forColumn: "can_reattest")
         evicted = try row.decode(forColumn: "evicted")
+        untrustedReason = try row.decode(forColumn: "untrusted_reason")
     }
 
     func encode(to container: inout PersistenceContainer) {
@@ -58,6 +61,7 @@ struct SQLiteAgentRow: Sendable, FetchableRecord, PersistableRecord {
         container["last_attested_at"] = lastAttestedAt
         container["can_reattest"] = canReattest
         container["evicted"] = evicted
+        container["untrusted_reason"] = untrustedReason
     }
 
     func model() throws(DataStoreError) -> AgentRecord {
@@ -72,6 +76,6 @@ struct SQLiteAgentRow: Sendable, FetchableRecord, PersistableRecord {
             lastAttestedAt: StoredTime.date(lastAttestedAt),
             canReattest: canReattest,
             evicted: evicted,
-            previousSerialNumber: previousSerialNumber)
+            previousSerialNumber: previousSerialNumber, untrustedReason: untrustedReason)
     }
 }

@@ -1,6 +1,4 @@
 import Foundation
-import TestSupport
-import Testing
 
 #if canImport(Glibc)
 import Glibc
@@ -20,34 +18,34 @@ import Glibc
 /// `--config`). The state directory is new and empty, so `--overwrite` is not needed.
 ///
 /// Use ``with(provisioned:_:)``: it always stops swtpm and deletes the state directory.
-final class SoftwareTPM: Sendable {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+public final class SoftwareTPM: Sendable {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
     }
 
     /// The root and issuing CA of `swtpm_setup --create-ek-cert`.
-    static let localCAFiles = [
+    public static let localCAFiles = [
         "/var/lib/swtpm-localca/swtpm-localca-rootca-cert.pem",
         "/var/lib/swtpm-localca/issuercert.pem",
     ]
 
     /// Whether swtpm and swtpm_setup are installed.
-    static var isAvailable: Bool {
+    public static var isAvailable: Bool {
         FileManager.default.isExecutableFile(atPath: "/usr/bin/swtpm")
             && FileManager.default.isExecutableFile(atPath: "/usr/bin/swtpm_setup")
     }
 
     /// Whether tpm2-tools are installed.
-    static var toolsAvailable: Bool {
+    public static var toolsAvailable: Bool {
         FileManager.default.isExecutableFile(atPath: "/usr/bin/tpm2_pcrextend")
     }
 
-    let directory: URL
-    let port: Int
+    public let directory: URL
+    public let port: Int
     private let process: Process
 
     /// The TCTI configuration for `TPMDevice` and tpm2-tools' `-T`.
-    var tcti: String { "swtpm:host=127.0.0.1,port=\(port)" }
+    public var tcti: String { "swtpm:host=127.0.0.1,port=\(port)" }
 
     private init(directory: URL, port: Int, process: Process) {
         self.directory = directory
@@ -56,7 +54,7 @@ final class SoftwareTPM: Sendable {
     }
 
     /// Starts a swtpm, runs `body`, then stops it and deletes its state, whatever `body` did.
-    static func with<T>(provisioned: Bool = false, _ body: (SoftwareTPM) async throws -> T) async throws -> T {
+    public static func with<T>(provisioned: Bool = false, _ body: (SoftwareTPM) async throws -> T) async throws -> T {
         // Starting (swtpm_setup takes seconds) and stopping wait synchronously: off the pool.
         let tpm = try await offCooperativePool { try start(provisioned: provisioned) }
         do {
@@ -70,7 +68,7 @@ final class SoftwareTPM: Sendable {
     }
 
     /// Starts swtpm and waits (at most 10 s) until it accepts connections.
-    static func start(provisioned: Bool) throws -> SoftwareTPM {
+    public static func start(provisioned: Bool) throws -> SoftwareTPM {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("swtpm-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         do {
@@ -115,7 +113,7 @@ final class SoftwareTPM: Sendable {
     }
 
     /// Stops swtpm (SIGTERM, then SIGKILL after 5 s) and deletes the state directory.
-    func stop() {
+    public func stop() {
         Self.terminate(process)
         try? FileManager.default.removeItem(at: directory)
     }
@@ -123,7 +121,7 @@ final class SoftwareTPM: Sendable {
     /// Runs a tpm2-tools command against this swtpm (`-T` added), at most 30 s. The `TPMDevice`
     /// must be closed first: swtpm serves one connection at a time.
     @discardableResult
-    func tool(_ name: String, _ arguments: [String]) async throws -> String {
+    public func tool(_ name: String, _ arguments: [String]) async throws -> String {
         let result = try await ExternalCommand.run("/usr/bin/\(name)", ["-T", tcti] + arguments, in: directory, timeout: .seconds(30))
         guard result.succeeded else { throw Failure(description: "\(result)") }
         return result.stdout
@@ -132,7 +130,7 @@ final class SoftwareTPM: Sendable {
     /// Runs a program, waits at most `timeout` seconds, returns its standard output; throws with
     /// its output on a non-zero exit or a timeout.
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], in directory: URL, timeout: TimeInterval) throws -> String {
+    public static func run(_ executable: String, _ arguments: [String], in directory: URL, timeout: TimeInterval) throws -> String {
         let output = directory.appendingPathComponent("out-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: output) }
