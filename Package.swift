@@ -166,6 +166,8 @@ let package = Package(
             dependencies: [
                 "SPIFFE", "Authority", "Attestation", "WorkloadAPI", "MatryoshkaAPI", "Lineage", "TPM",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Logging", package: "swift-log"),
@@ -242,6 +244,7 @@ let package = Package(
         .testTarget(name: "ServerTests", dependencies: [
             "Server", "SPIFFE", "Authority", "Attestation", "MatryoshkaAPI", "LocalSocket", "TestSupport", "TPM",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             .product(name: "Logging", package: "swift-log"),

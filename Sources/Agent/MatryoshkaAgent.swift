@@ -4,6 +4,7 @@ import Foundation
 import GRPCCore
 import Logging
 import MatryoshkaAPI
+import Prometheus
 import SPIFFE
 import WorkloadAPI
 import X509
@@ -18,11 +19,17 @@ public actor MatryoshkaAgent {
     private let attestor: any WorkloadAttestor
     private let stateStore: AgentStateStore
     private let readyGate = ReadinessGate()
+    private let metrics: AgentMetrics
+    private var readyProblem: String? = "starting"
     private(set) public var agentID: SPIFFEID?
     /// The exit status of the hosted command, once it has exited.
     private(set) public var commandStatus: Int32?
 
-    public init(config: AgentConfig, logger: Logger, workloadAttestor: (any WorkloadAttestor)? = nil) {
+    public init(
+        config: AgentConfig, logger: Logger, workloadAttestor: (any WorkloadAttestor)? = nil,
+        metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry()
+    ) {
+        self.metrics = AgentMetrics(registry: metrics)
         self.config = config
         self.logger = logger
         self.attestor = workloadAttestor ?? UnixWorkloadAttestor()
@@ -56,13 +63,13 @@ public actor MatryoshkaAgent {
         agentID = try X509SVID.spiffeID(of: initial.identity.chain[0])
         let feed = IdentityFeed(initial.identity)
         let cache = IdentityCache(bundle: initial.bundle, logger: logger)
-        let link = ServerLink()
+        let link = ServerLink(metrics: metrics)
         let callerPolicy: CallerPolicy = config.parentSocketPath == nil || config.allowNonDescendants ? .any : .descendantsOf(getpid())
         let provider = AgentWorkloadProvider(cache: cache, attestor: attestor, link: link, logger: logger, callerPolicy: callerPolicy)
         let workloadAPI = WorkloadAPIServer(
             configuration: WorkloadAPIServer.Configuration(
                 address: try WorkloadAPIAddress(config.socketPath), socketMode: UInt32(config.socketMode), logger: logger),
-            provider: provider)
+            provider: MeteredWorkloadProvider(base: provider, metrics: metrics))
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await workloadAPI.run() }
@@ -77,6 +84,19 @@ public actor MatryoshkaAgent {
                 try await Task.sleep(for: .seconds(Int64.max / 2))
             }
             group.addTask { try await source.watch(feed: feed) }
+            group.addTask { [metrics] in
+                // The cached_svids gauge follows the cache.
+                for await _ in await cache.changes() { metrics.cachedSVIDs.set(to: Double(await cache.svidCount)) }
+            }
+            if let host = config.httpHost {
+                let http = AgentHTTPEndpoint.application(
+                    host: host, port: config.httpPort,
+                    readiness: { [weak self] in
+                        guard let self else { return "stopped" }
+                        return await self.readiness()
+                    }, metrics: metrics.registry, logger: logger)
+                group.addTask { try await http.run() }
+            }
             group.addTask { try await self.connectionLoop(feed: feed, source: source, cache: cache, link: link) }
             try await group.next()
             group.cancelAll()
@@ -102,7 +122,10 @@ public actor MatryoshkaAgent {
         return process
     }
 
+    private func readiness() -> String? { readyProblem }
+
     private func markReady() {
+        readyProblem = nil
         let mode = config.parentSocketPath == nil ? "node" : "nested"
         logger.notice("agent ready", metadata: ["agent_id": "\(agentID?.description ?? "-")", "socket": "\(config.socketPath)", "mode": "\(mode)"])
         Task { await readyGate.open() }
@@ -257,6 +280,7 @@ public actor MatryoshkaAgent {
                         await cache.store(CachedSVID(entryID: entry.id, spiffeID: entry.spiffeID, chain: chain, key: key))
                         refusedUntil[entry.id] = nil
                     case .failure(let error)?:
+                        metrics.refusals.increment()
                         logger.warning("server refused an SVID", metadata: ["spiffe_id": "\(entry.spiffeID)", "reason": "\(error.message)"])
                         refusedUntil[entry.id] = now.addingTimeInterval(30)
                     case nil:

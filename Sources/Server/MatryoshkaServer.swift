@@ -55,25 +55,32 @@ public actor MatryoshkaServer {
             throw ServerError("cannot open datastore \(config.databasePath): \(error)")
         }
         let entries = try await loadEntries(store)
+        let serverMetrics = ServerMetrics(registry: metrics)
         let index = RegistrationIndex(entries: entries)
+        await index.observeCount { [serverMetrics] count in serverMetrics.entries.set(to: Double(count)) }
         let authorities = AuthorityManager(store: store, settings: try loadCASettings(), logger: logger)
         try await authorities.start()
-        let revocation = Revocation(store: store, authorities: authorities, logger: logger)
+        let revocation = Revocation(store: store, authorities: authorities, logger: logger, metrics: serverMetrics)
         try await revocation.start()
         let issuer = Issuer(
             authorities: authorities, store: store, index: index,
             defaults: Issuer.Defaults(x509TTL: config.defaultX509SVIDTTL, jwtTTL: config.defaultJWTSVIDTTL, agentTTL: config.agentSVIDTTL),
-            logger: logger)
+            logger: logger, metrics: serverMetrics)
+
+        let sealer = (store as? any AuditLogStore).map {
+            AuditSealer(store: $0, authorities: authorities, interval: config.auditHeadInterval, logger: logger, metrics: serverMetrics)
+        }
 
         let tlsIdentity = SVIDCertificateReloader()
         let serverKey = try await renewServerIdentity(issuer: issuer, reloader: tlsIdentity)
 
-        let nodeService = NodeService(
+        var nodeService = NodeService(
             trustDomain: config.trustDomain,
             attestors: try nodeAttestors(store: store),
             authenticator: CallerAuthenticator(authorities: authorities, store: store, index: index, revocation: revocation),
             issuer: issuer, authorities: authorities, index: index, store: store, revocation: revocation, agentTTL: config.agentSVIDTTL,
             logger: logger)
+        nodeService.metrics = serverMetrics
         let nodeServer = GRPCServer(
             transport: try nodeTransport(reloader: tlsIdentity, authorities: authorities),
             services: [nodeService])
@@ -88,6 +95,33 @@ public actor MatryoshkaServer {
             "trust_domain": "\(config.trustDomain)", "data_dir": "\(config.dataDirectory)",
             "entries": "\(entries.count)", "bind": "\(config.bindAddress)", "admin_socket": "\(config.adminSocketPath)",
         ])
+        do {
+            try await serve(nodeServer: nodeServer, adminServer: adminServer, authorities: authorities, revocation: revocation,
+                            issuer: issuer, tlsIdentity: tlsIdentity, serverKey: serverKey, sealer: sealer)
+        } catch {
+            await Self.sealAtShutdown(sealer, logger: logger)
+            throw error
+        }
+        await Self.sealAtShutdown(sealer, logger: logger)
+    }
+
+    /// Signs the audit chain head on the way out (graceful shutdown, or a failure), in a task of
+    /// its own: the server's task is cancelled by then.
+    private static func sealAtShutdown(_ sealer: AuditSealer?, logger: Logger) async {
+        guard let sealer else { return }
+        await Task {
+            do {
+                try await sealer.seal(reason: "shutdown")
+            } catch {
+                logger.error("cannot sign the audit chain head at shutdown", metadata: ["error": "\(error)"])
+            }
+        }.value
+    }
+
+    private func serve(
+        nodeServer: GRPCServer<HTTP2ServerTransport.Posix>, adminServer: LocalSocketServer, authorities: AuthorityManager,
+        revocation: Revocation, issuer: Issuer, tlsIdentity: SVIDCertificateReloader, serverKey: SigningKey, sealer: AuditSealer?
+    ) async throws {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await nodeServer.serve() }
             group.addTask {
@@ -108,6 +142,7 @@ public actor MatryoshkaServer {
                 group.addTask { try await http.run() }
             }
             group.addTask { try await revocation.run() }
+            if let sealer { group.addTask { try await sealer.run() } }
             group.addTask { [logger] in
                 try await Self.rotationLoop(authorities: authorities, serverSVIDTTL: self.config.agentSVIDTTL, logger: logger) {
                     _ = try await self.renewServerIdentity(issuer: issuer, reloader: tlsIdentity, key: serverKey)

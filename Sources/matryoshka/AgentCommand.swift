@@ -41,10 +41,12 @@ struct AgentCommand: AsyncParsableCommand {
         @Argument(parsing: .postTerminator, help: ArgumentHelp(
             "A command to host, after --: it runs as the agent's child with SPIFFE_ENDPOINT_SOCKET pointing at this agent, and the agent exits with it.",
             valueName: "COMMAND")) var command: [String] = []
+        @Option(name: .long, help: ArgumentHelp("HTTP address for /health /ready /metrics (off by default).", valueName: "HOST:PORT")) var http: String?
         @OptionGroup var log: LogOptions
 
         func run() async throws {
             var options = AgentRunner.Options()
+            options.http = http
             options.server = server
             options.trustDomain = trustDomain
             options.trustBundle = trustBundle

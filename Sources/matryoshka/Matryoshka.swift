@@ -16,7 +16,7 @@ struct Matryoshka: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             QuickstartCommand.self, ServerCommand.self, AgentCommand.self, EntryCommand.self, SVIDCommand.self, JWTCommand.self, ExecCommand.self,
-            LineageCommand.self, RevokeCommand.self,
+            LineageCommand.self, RevokeCommand.self, AuditCommand.self,
         ]
     )
 }

@@ -19,25 +19,32 @@ struct WorkloadSocketOption: ParsableArguments {
     var socket: String?
 }
 
-/// `--log-level`, for long-running commands.
+/// `--log-level` and `--log-format`, for long-running commands.
 struct LogOptions: ParsableArguments {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(name: .long, help: "Log format on stderr: text (default) or json (one JSON object per line).")
+    var logFormat: String = "text"
+
     init() {}
 
-    init(logLevel: String) {
+    init(logLevel: String, logFormat: String = "text") {
         self.logLevel = logLevel
+        self.logFormat = logFormat
     }
 
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
+        guard LogSetup.Format(rawValue: logFormat) != nil else {
+            throw ValidationError("--log-format must be text or json")
+        }
     }
 
     func bootstrap(label: String) -> Logger {
-        LogSetup.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info)
+        LogSetup.bootstrap(level: Logger.Level(rawValue: logLevel) ?? .info, format: LogSetup.Format(rawValue: logFormat) ?? .text)
         return Logger(label: label)
     }
 }

@@ -35,6 +35,10 @@ public struct AgentConfig: Sendable {
     /// A command to run as the workload this agent hosts (e.g. a pod's main process); the agent
     /// stops when it exits.
     public var command: [String]
+    /// Where to serve HTTP (`/health`, `/ready`, `/metrics`); nil for no HTTP endpoint.
+    public var httpHost: String?
+    /// The HTTP endpoint's port (with ``httpHost``).
+    public var httpPort: Int = 0
 
     public init(
         serverHost: String, serverPort: Int, trustDomain: TrustDomain, dataDirectory: String, socketPath: String,

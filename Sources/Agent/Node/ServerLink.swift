@@ -16,17 +16,25 @@ actor ServerLink {
     private var identity: LayerIdentity?
     private var reconnecting = false
     private var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
+    /// Its `server_connected` gauge follows the connection.
+    private let metrics: AgentMetrics?
+
+    init(metrics: AgentMetrics? = nil) {
+        self.metrics = metrics
+    }
 
     func connected(_ client: NodeClient, as identity: LayerIdentity) {
         self.client = client
         self.identity = identity
         reconnecting = false
+        metrics?.serverConnected.set(to: 1)
         wakeWaiters()
     }
 
     /// The connection is gone; `reconnecting` when the agent is opening the next one at once.
     func disconnected(reconnecting: Bool = false) {
         client = nil
+        metrics?.serverConnected.set(to: 0)
         self.reconnecting = reconnecting
         if !reconnecting { wakeWaiters() }
     }

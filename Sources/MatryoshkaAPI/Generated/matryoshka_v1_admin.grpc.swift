@@ -124,6 +124,32 @@ public enum Matryoshka_V1_Admin: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ListAuditRecords" metadata.
+        public enum ListAuditRecords: Sendable {
+            /// Request type for "ListAuditRecords".
+            public typealias Input = Matryoshka_V1_ListAuditRecordsRequest
+            /// Response type for "ListAuditRecords".
+            public typealias Output = Matryoshka_V1_ListAuditRecordsResponse
+            /// Descriptor for "ListAuditRecords".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "matryoshka.v1.Admin"),
+                method: "ListAuditRecords",
+                type: .serverStreaming
+            )
+        }
+        /// Namespace for "VerifyAudit" metadata.
+        public enum VerifyAudit: Sendable {
+            /// Request type for "VerifyAudit".
+            public typealias Input = Matryoshka_V1_VerifyAuditRequest
+            /// Response type for "VerifyAudit".
+            public typealias Output = Matryoshka_V1_VerifyAuditResponse
+            /// Descriptor for "VerifyAudit".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "matryoshka.v1.Admin"),
+                method: "VerifyAudit",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "matryoshka.v1.Admin" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateEntry.descriptor,
@@ -133,7 +159,9 @@ public enum Matryoshka_V1_Admin: Sendable {
             GenerateJoinToken.descriptor,
             GetBundle.descriptor,
             ListAgents.descriptor,
-            Revoke.descriptor
+            Revoke.descriptor,
+            ListAuditRecords.descriptor,
+            VerifyAudit.descriptor
         ]
     }
 }
@@ -279,6 +307,39 @@ extension Matryoshka_V1_Admin {
             request: GRPCCore.StreamingServerRequest<Matryoshka_V1_AdminRevokeRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_AdminRevokeResponse>
+
+        /// Handle the "ListAuditRecords" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Audit: the hash-chained audit log, filtered, in pages; and a check of the chain and its
+        /// > signed heads.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Matryoshka_V1_ListAuditRecordsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Matryoshka_V1_ListAuditRecordsResponse` messages.
+        func listAuditRecords(
+            request: GRPCCore.StreamingServerRequest<Matryoshka_V1_ListAuditRecordsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_ListAuditRecordsResponse>
+
+        /// Handle the "VerifyAudit" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Matryoshka_V1_VerifyAuditRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Matryoshka_V1_VerifyAuditResponse` messages.
+        func verifyAudit(
+            request: GRPCCore.StreamingServerRequest<Matryoshka_V1_VerifyAuditRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_VerifyAuditResponse>
     }
 
     /// Service protocol for the "matryoshka.v1.Admin" service.
@@ -408,6 +469,39 @@ extension Matryoshka_V1_Admin {
             request: GRPCCore.ServerRequest<Matryoshka_V1_AdminRevokeRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_AdminRevokeResponse>
+
+        /// Handle the "ListAuditRecords" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Audit: the hash-chained audit log, filtered, in pages; and a check of the chain and its
+        /// > signed heads.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_ListAuditRecordsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Matryoshka_V1_ListAuditRecordsResponse` messages.
+        func listAuditRecords(
+            request: GRPCCore.ServerRequest<Matryoshka_V1_ListAuditRecordsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_ListAuditRecordsResponse>
+
+        /// Handle the "VerifyAudit" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_VerifyAuditRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Matryoshka_V1_VerifyAuditResponse` message.
+        func verifyAudit(
+            request: GRPCCore.ServerRequest<Matryoshka_V1_VerifyAuditRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_VerifyAuditResponse>
     }
 
     /// Simple service protocol for the "matryoshka.v1.Admin" service.
@@ -535,6 +629,40 @@ extension Matryoshka_V1_Admin {
             request: Matryoshka_V1_AdminRevokeRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Matryoshka_V1_AdminRevokeResponse
+
+        /// Handle the "ListAuditRecords" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Audit: the hash-chained audit log, filtered, in pages; and a check of the chain and its
+        /// > signed heads.
+        ///
+        /// - Parameters:
+        ///   - request: A `Matryoshka_V1_ListAuditRecordsRequest` message.
+        ///   - response: A response stream of `Matryoshka_V1_ListAuditRecordsResponse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func listAuditRecords(
+            request: Matryoshka_V1_ListAuditRecordsRequest,
+            response: GRPCCore.RPCWriter<Matryoshka_V1_ListAuditRecordsResponse>,
+            context: GRPCCore.ServerContext
+        ) async throws
+
+        /// Handle the "VerifyAudit" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Matryoshka_V1_VerifyAuditRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Matryoshka_V1_VerifyAuditResponse` to respond with.
+        func verifyAudit(
+            request: Matryoshka_V1_VerifyAuditRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Matryoshka_V1_VerifyAuditResponse
     }
 }
 
@@ -630,6 +758,28 @@ extension Matryoshka_V1_Admin.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Matryoshka_V1_Admin.Method.ListAuditRecords.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_ListAuditRecordsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_ListAuditRecordsResponse>(),
+            handler: { request, context in
+                try await self.listAuditRecords(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Matryoshka_V1_Admin.Method.VerifyAudit.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_VerifyAuditRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_VerifyAuditResponse>(),
+            handler: { request, context in
+                try await self.verifyAudit(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -718,6 +868,28 @@ extension Matryoshka_V1_Admin.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_AdminRevokeResponse> {
         let response = try await self.revoke(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listAuditRecords(
+        request: GRPCCore.StreamingServerRequest<Matryoshka_V1_ListAuditRecordsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_ListAuditRecordsResponse> {
+        let response = try await self.listAuditRecords(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
+    }
+
+    public func verifyAudit(
+        request: GRPCCore.StreamingServerRequest<Matryoshka_V1_VerifyAuditRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_VerifyAuditResponse> {
+        let response = try await self.verifyAudit(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -825,6 +997,36 @@ extension Matryoshka_V1_Admin.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_AdminRevokeResponse> {
         return GRPCCore.ServerResponse<Matryoshka_V1_AdminRevokeResponse>(
             message: try await self.revoke(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listAuditRecords(
+        request: GRPCCore.ServerRequest<Matryoshka_V1_ListAuditRecordsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_ListAuditRecordsResponse> {
+        return GRPCCore.StreamingServerResponse<Matryoshka_V1_ListAuditRecordsResponse>(
+            metadata: [:],
+            producer: { writer in
+                try await self.listAuditRecords(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
+        )
+    }
+
+    public func verifyAudit(
+        request: GRPCCore.ServerRequest<Matryoshka_V1_VerifyAuditRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_VerifyAuditResponse> {
+        return GRPCCore.ServerResponse<Matryoshka_V1_VerifyAuditResponse>(
+            message: try await self.verifyAudit(
                 request: request.message,
                 context: context
             ),
@@ -1000,6 +1202,49 @@ extension Matryoshka_V1_Admin {
             deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_AdminRevokeResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_AdminRevokeResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListAuditRecords" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Audit: the hash-chained audit log, filtered, in pages; and a check of the chain and its
+        /// > signed heads.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_ListAuditRecordsRequest` message.
+        ///   - serializer: A serializer for `Matryoshka_V1_ListAuditRecordsRequest` messages.
+        ///   - deserializer: A deserializer for `Matryoshka_V1_ListAuditRecordsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listAuditRecords<Result>(
+            request: GRPCCore.ClientRequest<Matryoshka_V1_ListAuditRecordsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Matryoshka_V1_ListAuditRecordsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_ListAuditRecordsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Matryoshka_V1_ListAuditRecordsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "VerifyAudit" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_VerifyAuditRequest` message.
+        ///   - serializer: A serializer for `Matryoshka_V1_VerifyAuditRequest` messages.
+        ///   - deserializer: A deserializer for `Matryoshka_V1_VerifyAuditResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func verifyAudit<Result>(
+            request: GRPCCore.ClientRequest<Matryoshka_V1_VerifyAuditRequest>,
+            serializer: some GRPCCore.MessageSerializer<Matryoshka_V1_VerifyAuditRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_VerifyAuditResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_VerifyAuditResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1266,6 +1511,69 @@ extension Matryoshka_V1_Admin {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ListAuditRecords" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Audit: the hash-chained audit log, filtered, in pages; and a check of the chain and its
+        /// > signed heads.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_ListAuditRecordsRequest` message.
+        ///   - serializer: A serializer for `Matryoshka_V1_ListAuditRecordsRequest` messages.
+        ///   - deserializer: A deserializer for `Matryoshka_V1_ListAuditRecordsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listAuditRecords<Result>(
+            request: GRPCCore.ClientRequest<Matryoshka_V1_ListAuditRecordsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Matryoshka_V1_ListAuditRecordsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_ListAuditRecordsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Matryoshka_V1_ListAuditRecordsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Matryoshka_V1_Admin.Method.ListAuditRecords.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "VerifyAudit" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_VerifyAuditRequest` message.
+        ///   - serializer: A serializer for `Matryoshka_V1_VerifyAuditRequest` messages.
+        ///   - deserializer: A deserializer for `Matryoshka_V1_VerifyAuditResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func verifyAudit<Result>(
+            request: GRPCCore.ClientRequest<Matryoshka_V1_VerifyAuditRequest>,
+            serializer: some GRPCCore.MessageSerializer<Matryoshka_V1_VerifyAuditRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_VerifyAuditResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_VerifyAuditResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Matryoshka_V1_Admin.Method.VerifyAudit.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1471,6 +1779,59 @@ extension Matryoshka_V1_Admin.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_AdminRevokeRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_AdminRevokeResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListAuditRecords" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Audit: the hash-chained audit log, filtered, in pages; and a check of the chain and its
+    /// > signed heads.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Matryoshka_V1_ListAuditRecordsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listAuditRecords<Result>(
+        request: GRPCCore.ClientRequest<Matryoshka_V1_ListAuditRecordsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Matryoshka_V1_ListAuditRecordsResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.listAuditRecords(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_ListAuditRecordsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_ListAuditRecordsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "VerifyAudit" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Matryoshka_V1_VerifyAuditRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func verifyAudit<Result>(
+        request: GRPCCore.ClientRequest<Matryoshka_V1_VerifyAuditRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_VerifyAuditResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.verifyAudit(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_VerifyAuditRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_VerifyAuditResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1710,6 +2071,67 @@ extension Matryoshka_V1_Admin.ClientProtocol {
             metadata: metadata
         )
         return try await self.revoke(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListAuditRecords" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Audit: the hash-chained audit log, filtered, in pages; and a check of the chain and its
+    /// > signed heads.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listAuditRecords<Result>(
+        _ message: Matryoshka_V1_ListAuditRecordsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Matryoshka_V1_ListAuditRecordsResponse>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Matryoshka_V1_ListAuditRecordsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listAuditRecords(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "VerifyAudit" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func verifyAudit<Result>(
+        _ message: Matryoshka_V1_VerifyAuditRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_VerifyAuditResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Matryoshka_V1_VerifyAuditRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.verifyAudit(
             request: request,
             options: options,
             onResponse: handleResponse

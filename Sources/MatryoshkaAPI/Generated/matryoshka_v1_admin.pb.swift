@@ -231,6 +231,110 @@ public nonisolated struct Matryoshka_V1_AdminRevokeResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Matryoshka_V1_ListAuditRecordsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Only records about this identity (subject) or made by it (actor).
+  public var spiffeID: String = String()
+
+  /// With spiffe_id: also every identity whose lineage passes through it, and their credentials.
+  public var subtree: Bool = false
+
+  /// Only records from this time on (milliseconds since 1970); 0 for all.
+  public var sinceMs: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Matryoshka_V1_AuditLogRecord: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sequence: Int64 = 0
+
+  public var kind: String = String()
+
+  public var actor: String = String()
+
+  public var subject: String = String()
+
+  public var details: Dictionary<String,String> = [:]
+
+  public var timeMs: Int64 = 0
+
+  public var previousHash: String = String()
+
+  public var hash: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Matryoshka_V1_ListAuditRecordsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var records: [Matryoshka_V1_AuditLogRecord] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Matryoshka_V1_VerifyAuditRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Matryoshka_V1_VerifyAuditResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var records: Int64 = 0
+
+  public var lastSequence: Int64 = 0
+
+  public var lastHash: String = String()
+
+  public var signedHeads: Int32 = 0
+
+  public var lastSignedSequence: Int64 = 0
+
+  public var lastSignedAtMs: Int64 = 0
+
+  public var signerKeyID: String = String()
+
+  public var unsignedRecords: Int64 = 0
+
+  public var anchored: Bool = false
+
+  public var intact: Bool = false
+
+  /// The first bad record (0 when intact) and what is wrong with it.
+  public var problemSequence: Int64 = 0
+
+  public var problem: String = String()
+
+  public var problemCount: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "matryoshka.v1"
@@ -670,6 +774,250 @@ nonisolated extension Matryoshka_V1_AdminRevokeResponse: SwiftProtobuf.Message, 
   public static func ==(lhs: Matryoshka_V1_AdminRevokeResponse, rhs: Matryoshka_V1_AdminRevokeResponse) -> Bool {
     if lhs.revoked != rhs.revoked {return false}
     if lhs.credentials != rhs.credentials {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Matryoshka_V1_ListAuditRecordsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListAuditRecordsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}spiffe_id\0\u{1}subtree\0\u{3}since_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.spiffeID) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.subtree) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.sinceMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.spiffeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.spiffeID, fieldNumber: 1)
+    }
+    if self.subtree != false {
+      try visitor.visitSingularBoolField(value: self.subtree, fieldNumber: 2)
+    }
+    if self.sinceMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.sinceMs, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Matryoshka_V1_ListAuditRecordsRequest, rhs: Matryoshka_V1_ListAuditRecordsRequest) -> Bool {
+    if lhs.spiffeID != rhs.spiffeID {return false}
+    if lhs.subtree != rhs.subtree {return false}
+    if lhs.sinceMs != rhs.sinceMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Matryoshka_V1_AuditLogRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AuditLogRecord"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{1}kind\0\u{1}actor\0\u{1}subject\0\u{1}details\0\u{3}time_ms\0\u{3}previous_hash\0\u{1}hash\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.sequence) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.actor) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.subject) }()
+      case 5: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.details) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.timeMs) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.previousHash) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.hash) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.sequence != 0 {
+      try visitor.visitSingularInt64Field(value: self.sequence, fieldNumber: 1)
+    }
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 2)
+    }
+    if !self.actor.isEmpty {
+      try visitor.visitSingularStringField(value: self.actor, fieldNumber: 3)
+    }
+    if !self.subject.isEmpty {
+      try visitor.visitSingularStringField(value: self.subject, fieldNumber: 4)
+    }
+    if !self.details.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.details, fieldNumber: 5)
+    }
+    if self.timeMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.timeMs, fieldNumber: 6)
+    }
+    if !self.previousHash.isEmpty {
+      try visitor.visitSingularStringField(value: self.previousHash, fieldNumber: 7)
+    }
+    if !self.hash.isEmpty {
+      try visitor.visitSingularStringField(value: self.hash, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Matryoshka_V1_AuditLogRecord, rhs: Matryoshka_V1_AuditLogRecord) -> Bool {
+    if lhs.sequence != rhs.sequence {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.actor != rhs.actor {return false}
+    if lhs.subject != rhs.subject {return false}
+    if lhs.details != rhs.details {return false}
+    if lhs.timeMs != rhs.timeMs {return false}
+    if lhs.previousHash != rhs.previousHash {return false}
+    if lhs.hash != rhs.hash {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Matryoshka_V1_ListAuditRecordsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ListAuditRecordsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}records\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.records) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.records.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.records, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Matryoshka_V1_ListAuditRecordsResponse, rhs: Matryoshka_V1_ListAuditRecordsResponse) -> Bool {
+    if lhs.records != rhs.records {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Matryoshka_V1_VerifyAuditRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VerifyAuditRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Matryoshka_V1_VerifyAuditRequest, rhs: Matryoshka_V1_VerifyAuditRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Matryoshka_V1_VerifyAuditResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".VerifyAuditResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}records\0\u{3}last_sequence\0\u{3}last_hash\0\u{3}signed_heads\0\u{3}last_signed_sequence\0\u{3}last_signed_at_ms\0\u{3}signer_key_id\0\u{3}unsigned_records\0\u{1}anchored\0\u{1}intact\0\u{3}problem_sequence\0\u{1}problem\0\u{3}problem_count\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.records) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.lastSequence) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.lastHash) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.signedHeads) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.lastSignedSequence) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.lastSignedAtMs) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.signerKeyID) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.unsignedRecords) }()
+      case 9: try { try decoder.decodeSingularBoolField(value: &self.anchored) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.intact) }()
+      case 11: try { try decoder.decodeSingularInt64Field(value: &self.problemSequence) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.problem) }()
+      case 13: try { try decoder.decodeSingularInt32Field(value: &self.problemCount) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.records != 0 {
+      try visitor.visitSingularInt64Field(value: self.records, fieldNumber: 1)
+    }
+    if self.lastSequence != 0 {
+      try visitor.visitSingularInt64Field(value: self.lastSequence, fieldNumber: 2)
+    }
+    if !self.lastHash.isEmpty {
+      try visitor.visitSingularStringField(value: self.lastHash, fieldNumber: 3)
+    }
+    if self.signedHeads != 0 {
+      try visitor.visitSingularInt32Field(value: self.signedHeads, fieldNumber: 4)
+    }
+    if self.lastSignedSequence != 0 {
+      try visitor.visitSingularInt64Field(value: self.lastSignedSequence, fieldNumber: 5)
+    }
+    if self.lastSignedAtMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.lastSignedAtMs, fieldNumber: 6)
+    }
+    if !self.signerKeyID.isEmpty {
+      try visitor.visitSingularStringField(value: self.signerKeyID, fieldNumber: 7)
+    }
+    if self.unsignedRecords != 0 {
+      try visitor.visitSingularInt64Field(value: self.unsignedRecords, fieldNumber: 8)
+    }
+    if self.anchored != false {
+      try visitor.visitSingularBoolField(value: self.anchored, fieldNumber: 9)
+    }
+    if self.intact != false {
+      try visitor.visitSingularBoolField(value: self.intact, fieldNumber: 10)
+    }
+    if self.problemSequence != 0 {
+      try visitor.visitSingularInt64Field(value: self.problemSequence, fieldNumber: 11)
+    }
+    if !self.problem.isEmpty {
+      try visitor.visitSingularStringField(value: self.problem, fieldNumber: 12)
+    }
+    if self.problemCount != 0 {
+      try visitor.visitSingularInt32Field(value: self.problemCount, fieldNumber: 13)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Matryoshka_V1_VerifyAuditResponse, rhs: Matryoshka_V1_VerifyAuditResponse) -> Bool {
+    if lhs.records != rhs.records {return false}
+    if lhs.lastSequence != rhs.lastSequence {return false}
+    if lhs.lastHash != rhs.lastHash {return false}
+    if lhs.signedHeads != rhs.signedHeads {return false}
+    if lhs.lastSignedSequence != rhs.lastSignedSequence {return false}
+    if lhs.lastSignedAtMs != rhs.lastSignedAtMs {return false}
+    if lhs.signerKeyID != rhs.signerKeyID {return false}
+    if lhs.unsignedRecords != rhs.unsignedRecords {return false}
+    if lhs.anchored != rhs.anchored {return false}
+    if lhs.intact != rhs.intact {return false}
+    if lhs.problemSequence != rhs.problemSequence {return false}
+    if lhs.problem != rhs.problem {return false}
+    if lhs.problemCount != rhs.problemCount {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -23,6 +23,8 @@ public enum AgentRunner {
         public var spiffeID: String?
         /// A command to host (run as a child, pointed at this agent); the agent exits with it.
         public var command: [String] = []
+        /// `HOST:PORT` for `/health`, `/ready` and `/metrics`; nil for none.
+        public var http: String?
 
         public init() {}
     }
@@ -31,6 +33,20 @@ public enum AgentRunner {
     public static let serverEnvironmentVariable = "MATRYOSHKA_SERVER"
 
     public static func configuration(_ options: Options, environment: [String: String] = ProcessInfo.processInfo.environment) async throws(CLIError) -> AgentConfig {
+        var config = try await baseConfiguration(options, environment: environment)
+        if let http = options.http {
+            do {
+                let address = try HostAndPort(http)
+                config.httpHost = address.host
+                config.httpPort = address.port
+            } catch {
+                throw CLIError("--http: \(error.message)")
+            }
+        }
+        return config
+    }
+
+    static func baseConfiguration(_ options: Options, environment: [String: String]) async throws(CLIError) -> AgentConfig {
         guard let serverText = options.server ?? environment[serverEnvironmentVariable] else {
             throw CLIError("--server HOST:PORT is required (or set \(serverEnvironmentVariable))")
         }
@@ -110,7 +126,7 @@ public enum AgentRunner {
     /// Runs the agent until SIGTERM/SIGINT, or until its hosted command exits; returns that
     /// command's exit status, if there was one.
     public static func run(_ config: AgentConfig, logger: Logger) async throws(CLIError) -> Int32? {
-        let agent = MatryoshkaAgent(config: config, logger: logger)
+        let agent = MatryoshkaAgent(config: config, logger: logger, metrics: ProcessMetrics.registry)
         do {
             try await Lifecycle.run(name: "agent", logger: logger) { try await agent.run() }
         } catch {

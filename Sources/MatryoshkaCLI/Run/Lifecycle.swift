@@ -31,11 +31,26 @@ public enum Lifecycle {
 
 /// Sets up logging once per process: to stderr, at a level, as text or JSON lines.
 public enum LogSetup {
-    public static func bootstrap(level: Logger.Level) {
+    /// How log lines look.
+    public enum Format: String, Sendable, CaseIterable {
+        /// swift-log's text lines: `time level label: key=value message`.
+        case text
+        /// One JSON object per line (``JSONLogHandler``).
+        case json
+    }
+
+    public static func bootstrap(level: Logger.Level, format: Format = .text) {
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            case .json:
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
     }
 }

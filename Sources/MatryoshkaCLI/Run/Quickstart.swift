@@ -40,7 +40,7 @@ public enum Quickstart {
                     let agent = MatryoshkaAgent(config: AgentConfig(
                         serverHost: "127.0.0.1", serverPort: port, trustDomain: trustDomain,
                         dataDirectory: directory + "/agent", socketPath: directory + "/agent/workload.sock",
-                        bootstrapBundlePath: setup.bundlePath, joinToken: setup.joinToken), logger: logger)
+                        bootstrapBundlePath: setup.bundlePath, joinToken: setup.joinToken), logger: logger, metrics: ProcessMetrics.registry)
                     group.addTask { try await agent.run() }
                     try await agent.waitUntilReady()
                     print(banner(directory: directory, trustDomain: trustDomain, setup: setup), terminator: "")

@@ -23,6 +23,8 @@ public enum ServerRunner {
         public var x509TTL: String?
         public var jwtTTL: String?
         public var agentTTL: String?
+        /// How often the audit chain head is signed.
+        public var auditSignInterval: String?
 
         public init() {}
     }
@@ -68,6 +70,7 @@ public enum ServerRunner {
         config.defaultJWTSVIDTTL = try duration(options.jwtTTL ?? file.svid?.jwtTTL, name: "JWT-SVID TTL") ?? config.defaultJWTSVIDTTL
         config.agentSVIDTTL = try duration(options.agentTTL ?? file.svid?.agentTTL, name: "agent SVID TTL") ?? config.agentSVIDTTL
         config.defaultJoinTokenTTL = try duration(file.joinTokenTTL, name: "join token TTL") ?? config.defaultJoinTokenTTL
+        config.auditHeadInterval = try duration(options.auditSignInterval, name: "audit sign interval") ?? config.auditHeadInterval
         if let tpm = file.tpm {
             do {
                 config.tpm = try tpm.settings()

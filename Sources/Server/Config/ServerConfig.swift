@@ -21,6 +21,8 @@ public struct ServerConfig: Sendable {
     public var defaultJWTSVIDTTL: Duration
     public var agentSVIDTTL: Duration
     public var defaultJoinTokenTTL: Duration
+    /// How often the audit chain head is signed (it is also signed on graceful shutdown).
+    public var auditHeadInterval: Duration = .seconds(300)
     /// An upstream CA (certificate and key PEM files, and the bundle of its roots) that signs this
     /// server's CAs; when nil the server is its own root.
     public var upstreamCA: UpstreamCA?

@@ -27,13 +27,18 @@ public struct Issuer: Sendable {
     let index: RegistrationIndex
     let defaults: Defaults
     let logger: Logger
+    let metrics: ServerMetrics
 
-    public init(authorities: AuthorityManager, store: any DataStore, index: RegistrationIndex, defaults: Defaults, logger: Logger) {
+    public init(
+        authorities: AuthorityManager, store: any DataStore, index: RegistrationIndex, defaults: Defaults, logger: Logger,
+        metrics: ServerMetrics = ServerMetrics()
+    ) {
         self.authorities = authorities
         self.store = store
         self.index = index
         self.defaults = defaults
         self.logger = logger
+        self.metrics = metrics
     }
 
     /// The X509-SVID lifetime of an entry.
@@ -52,6 +57,7 @@ public struct Issuer: Sendable {
         agentID: SPIFFEID, csrDER: [UInt8], attestor: String, selectors: [String], evidence: [UInt8],
         event: String, now: Date = Date()
     ) async throws(IssuanceError) -> [Certificate] {
+        let started = ContinuousClock.now
         let csr: CertificateSigningRequest
         do {
             csr = try X509SVIDParameters.verifiedCSR(der: csrDER)
@@ -76,13 +82,15 @@ public struct Issuer: Sendable {
         }
         let parameters = X509SVIDParameters(
             spiffeID: agentID, publicKey: csr.publicKey, ttl: .seconds(Int64(expiresAt.timeIntervalSince(now).rounded(.down))))
-        return try await sign(parameters, lineage: lineage, entryID: nil, requestedBy: agentID, event: event, now: now, ca: ca)
+        return try await sign(parameters, lineage: lineage, entryID: nil, requestedBy: agentID, event: event, now: now, ca: ca,
+                              metric: .agent, started: started)
     }
 
     /// Signs the server's own TLS SVID.
     public func issueServerSVID(serverID: SPIFFEID, publicKey: Certificate.PublicKey, ttl: Duration, now: Date = Date()) async throws(IssuanceError) -> [Certificate] {
         let parameters = X509SVIDParameters(spiffeID: serverID, publicKey: publicKey, ttl: ttl, dnsNames: [])
-        return try await sign(parameters, lineage: nil, entryID: nil, requestedBy: nil, event: "svid.issue.server", now: now, ca: nil)
+        return try await sign(parameters, lineage: nil, entryID: nil, requestedBy: nil, event: "svid.issue.server", now: now, ca: nil,
+                              metric: .agent, started: ContinuousClock.now)
     }
 
     /// Signs an X509-SVID for a child of `caller`, for entry `entryID`, from a CSR and the lineage
@@ -90,6 +98,7 @@ public struct Issuer: Sendable {
     public func mintX509SVID(
         caller: Caller, entryID: String, requestedID: String, csrDER: [UInt8], linkDER: [UInt8], now: Date = Date()
     ) async throws(IssuanceError) -> (SPIFFEID, [Certificate]) {
+        let started = ContinuousClock.now
         let (entry, childID) = try await authorizedChild(caller: caller, entryID: entryID, requestedID: requestedID, kind: "X509-SVID")
         let csr: CertificateSigningRequest
         do {
@@ -113,7 +122,8 @@ public struct Issuer: Sendable {
         }
         let ttl = Duration.seconds(Int64(link.expiresAt.timeIntervalSince(now).rounded(.down)))
         let parameters = X509SVIDParameters(spiffeID: childID, publicKey: csr.publicKey, ttl: ttl, dnsNames: entry.dnsNames)
-        let chain = try await sign(parameters, lineage: lineage, entryID: entry.id, requestedBy: caller.spiffeID, event: "svid.issue", now: now, ca: nil)
+        let chain = try await sign(parameters, lineage: lineage, entryID: entry.id, requestedBy: caller.spiffeID, event: "svid.issue", now: now, ca: nil,
+                                   metric: .x509, started: started)
         return (childID, chain)
     }
 
@@ -122,11 +132,12 @@ public struct Issuer: Sendable {
     public func mintJWTSVID(
         caller: Caller, entryID: String, requestedID: String, audience: [String], linkDER: [UInt8], now: Date = Date()
     ) async throws(IssuanceError) -> (token: String, expiresAt: Date) {
+        let started = ContinuousClock.now
         let (entry, childID) = try await authorizedChild(caller: caller, entryID: entryID, requestedID: requestedID, kind: "JWT-SVID")
         guard !audience.isEmpty, !audience.contains(where: \.isEmpty) else {
             throw .invalidRequest("a JWT-SVID needs at least one non-empty audience")
         }
-        for (limit, whose) in [(entry.audiences, "the entry \(entry.template)"), (caller.audienceLimit, "the parent \(caller.spiffeID)")] where !limit.isEmpty {
+        for (limit, whose) in [(entry.audiences, "the entry \(entry.template)")] + caller.describedAudienceLimits where !limit.isEmpty {
             let widened = audience.filter { !limit.contains($0) }
             if !widened.isEmpty {
                 let reason = "audience \(widened.joined(separator: ", ")) is wider than \(whose) allows (\(limit.joined(separator: ", ")))"
@@ -150,13 +161,16 @@ public struct Issuer: Sendable {
             let token = try await authority.sign(spiffeID: childID, audience: audience, ttl: lifetime, extraClaims: claims, now: now)
             let expiresAt = min(link.expiresAt, authority.notAfter)
             let tokenID = Self.tokenID(token)
+            var details = AuditLineage.details(lineage)
+            details.merge(["token_id": tokenID, "serial": tokenID, "svid_kind": "jwt", "audience": audience.joined(separator: " "),
+                           "entry_id": entry.id, "requested_by": caller.spiffeID.description,
+                           "expires_at": expiresAt.formatted(.iso8601), "ttl_seconds": String(Int(expiresAt.timeIntervalSince(now)))]) { $1 }
             try await store.recordIssuance(
                 IssuedSVIDRecord(serialNumber: tokenID, kind: .jwt, spiffeID: childID, entryID: entry.id, requestedBy: caller.spiffeID,
                                  issuedAt: now, expiresAt: expiresAt, ancestors: ChildLinkCheck.ancestors(of: lineage)),
                 audit: AuditEvent(kind: "jwt_svid.issue", actor: caller.spiffeID.description, subject: childID.description,
-                                  details: ["token_id": tokenID, "audience": audience.joined(separator: " "), "entry_id": entry.id,
-                                            "expires_at": expiresAt.formatted(.iso8601), "lineage": lineage.spiffeIDs.joined(separator: " > ")],
-                                  time: now))
+                                  details: details, time: now))
+            metrics.issued(.jwt, duration: ContinuousClock.now - started)
             return (token, expiresAt)
         } catch let error as IssuanceError {
             throw error
@@ -209,7 +223,7 @@ public struct Issuer: Sendable {
 
     private func sign(
         _ parameters: X509SVIDParameters, lineage: Lineage?, entryID: String?, requestedBy: SPIFFEID?, event: String, now: Date,
-        ca: CertificateAuthority?
+        ca: CertificateAuthority?, metric: ServerMetrics.IssuanceKind, started: ContinuousClock.Instant
     ) async throws(IssuanceError) -> [Certificate] {
         var parameters = parameters
         let chain: [Certificate]
@@ -227,10 +241,11 @@ public struct Issuer: Sendable {
         }
         let leaf = chain[0]
         let serial = leaf.serialNumber.hexString
-        var details = ["serial": serial, "expires_at": leaf.notValidAfter.formatted(.iso8601),
-                       "ttl_seconds": String(Int(leaf.notValidAfter.timeIntervalSince(now)))]
+        var details = ["serial": serial, "svid_kind": metric == .x509 ? "x509" : "x509-agent", "expires_at": leaf.notValidAfter.formatted(.iso8601),
+                       "ttl_seconds": String(Int(leaf.notValidAfter.timeIntervalSince(now))), "issuer_key_id": issuerKeyID]
         if let entryID { details["entry_id"] = entryID }
-        if let lineage { details["lineage"] = lineage.spiffeIDs.joined(separator: " > ") }
+        if let requestedBy { details["requested_by"] = requestedBy.description }
+        if let lineage { details.merge(AuditLineage.details(lineage)) { $1 } }
         do {
             try await store.recordIssuance(
                 IssuedSVIDRecord(serialNumber: serial, kind: .x509, spiffeID: parameters.spiffeID, entryID: entryID,
@@ -242,11 +257,13 @@ public struct Issuer: Sendable {
         } catch {
             throw .internalError("cannot record issuance: \(error)")
         }
+        metrics.issued(metric, duration: ContinuousClock.now - started)
         logger.debug("issued X509-SVID", metadata: ["spiffe_id": "\(parameters.spiffeID)", "serial": "\(serial)", "by": "\(requestedBy?.description ?? "server")"])
         return chain
     }
 
     private func refuse(caller: SPIFFEID, subject: String, reason: String) async {
+        metrics.refusals.increment()
         logger.warning("refused SVID request", metadata: ["caller": "\(caller)", "subject": "\(subject)", "reason": "\(reason)"])
         try? await store.appendAudit(AuditEvent(kind: "svid.refuse", actor: caller.description, subject: subject, details: ["reason": reason]))
     }

@@ -18,6 +18,7 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
     let revocation: Revocation
     let agentTTL: Duration
     let logger: Logger
+    var metrics = ServerMetrics()
 
     /// How long the agent has to answer a challenge.
     static let challengeTimeout: Duration = .seconds(30)
@@ -52,6 +53,7 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
             result = try await attestor.attest(payload: Array(parameters.payload), agentKey: csr.publicKey, trustDomain: trustDomain, challenger: challenger)
         } catch {
             logger.warning("node attestation failed", metadata: ["type": "\(parameters.type)", "peer": "\(context.remotePeer)", "reason": "\(error.message)"])
+            metrics.attestationFailures.increment()
             try? await store.appendAudit(AuditEvent(kind: "node.attest.failed", actor: context.remotePeer, subject: parameters.type, details: ["reason": error.message]))
             throw RPCError(code: .permissionDenied, message: "node attestation failed: \(error.message)")
         }
@@ -78,7 +80,7 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
             try await store.saveAgent(agent, audit: AuditEvent(
                 kind: "node.attest", actor: context.remotePeer, subject: result.agentID.description,
                 details: ["type": parameters.type, "selectors": result.selectors.map(\.description).joined(separator: " "),
-                          "serial": agent.serialNumber]))
+                          "serial": agent.serialNumber, "evidence_sha256": SHA256Hex.digest(result.evidence)]))
         } catch {
             throw RPCError(code: .unavailable, message: "cannot record agent: \(error)")
         }
@@ -126,7 +128,11 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
         let authenticated = try await authenticator.authenticate(context)
         let caller = authenticated.spiffeID
         logger.info("agent connected", metadata: ["agent": "\(caller)", "peer": "\(context.remotePeer)"])
-        defer { logger.info("agent disconnected", metadata: ["agent": "\(caller)"]) }
+        metrics.connectedAgents.increment()
+        defer {
+            metrics.connectedAgents.decrement()
+            logger.info("agent disconnected", metadata: ["agent": "\(caller)"])
+        }
         let (signals, signal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         try await withThrowingTaskGroup(of: Void.self) { group in
             let entryChanges = await index.changes(for: caller)

@@ -27,6 +27,15 @@ public actor RegistrationIndex {
 
     public var count: Int { byID.count }
 
+    /// Told the number of entries now and after every change (the `entries` gauge).
+    private var countObserver: (@Sendable (Int) -> Void)?
+
+    /// Calls `observer` with the number of entries now and after every change.
+    public func observeCount(_ observer: @escaping @Sendable (Int) -> Void) {
+        countObserver = observer
+        observer(byID.count)
+    }
+
     public func entry(id: String) -> RegistrationEntry? { byID[id] }
 
     /// The `nested` entry that grants `id`, if any: what lets a workload act as an agent.
@@ -49,6 +58,7 @@ public actor RegistrationIndex {
         if let old = byID[entry.id] { remove(old) }
         insert(entry)
         notify(parent: entry.parentID)
+        countObserver?(byID.count)
     }
 
     /// Removes an entry and tells the callers it concerned.
@@ -56,6 +66,7 @@ public actor RegistrationIndex {
         guard let entry = byID[id] else { return }
         remove(entry)
         notify(parent: entry.parentID)
+        countObserver?(byID.count)
     }
 
     /// SPIFFE IDs the caller is also known by: entries without selectors whose parent is the

@@ -58,11 +58,17 @@ public actor Revocation {
     var signingWaiters: [CheckedContinuation<Void, Never>] = []
     var lastPrune: Date?
 
-    public init(store: any DataStore, authorities: AuthorityManager, settings: Settings = Settings(), logger: Logger) {
+    let metrics: ServerMetrics
+
+    public init(
+        store: any DataStore, authorities: AuthorityManager, settings: Settings = Settings(), logger: Logger,
+        metrics: ServerMetrics = ServerMetrics()
+    ) {
         self.store = store
         self.authorities = authorities
         self.settings = settings
         self.logger = logger
+        self.metrics = metrics
     }
 
     /// Loads the unexpired revocations from the datastore and signs the CRLs. Call after the
@@ -182,12 +188,17 @@ public actor Revocation {
         _ targets: [IssuedSVIDRecord], reason: String, actor: String, subject: String, scope: String, now: Date
     ) async throws(RevocationError) -> [IssuedSVIDRecord] {
         var seen = Set<String>()
-        let serials = targets.filter { !$0.isRevoked && $0.expiresAt > now && seen.insert($0.serialNumber).inserted }.map(\.serialNumber)
+        let chosen = targets.filter { !$0.isRevoked && $0.expiresAt > now && seen.insert($0.serialNumber).inserted }
+        let serials = chosen.map(\.serialNumber)
+        // Descendants: credentials revoked because their lineage passes through the subject.
+        let descendants = chosen.filter { $0.spiffeID.description != subject }.count
         let records = try await storage { () async throws(DataStoreError) in
             try await store.revokeSVIDs(
                 serialNumbers: serials, reason: reason, revokedBy: actor, now: now,
-                audit: AuditEvent(kind: "revoke", actor: actor, subject: subject, details: ["scope": scope], time: now))
+                audit: AuditEvent(kind: "revoke", actor: actor, subject: subject,
+                                  details: ["scope": scope, "descendants": String(descendants)], time: now))
         }
+        metrics.revokedCredentials.increment(by: Int64(records.count))
         for record in records { remember(record) }
         if !records.isEmpty { await publish(now: now) }
         logger.notice("revoked credentials", metadata: [

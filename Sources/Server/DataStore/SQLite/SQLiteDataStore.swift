@@ -56,7 +56,7 @@ public final class SQLiteDataStore: DataStore {
         return SQLiteDataStore(database: queue, path: nil)
     }
 
-    private init(database: any DatabaseWriter, path: String?) {
+    init(database: any DatabaseWriter, path: String?) {
         self.database = database
         self.path = path
     }

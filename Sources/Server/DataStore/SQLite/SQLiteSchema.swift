@@ -28,6 +28,9 @@ enum SQLiteSchema {
         migrator.registerMigration("v4-tpm-enrolments") { db in
             try db.execute(sql: v4TPMEnrolments)
         }
+        migrator.registerMigration("v5-audit-heads") { db in
+            try db.execute(sql: v5AuditHeads)
+        }
         return migrator
     }
 
@@ -152,5 +155,19 @@ enum SQLiteSchema {
             created_at  INTEGER NOT NULL
         ) STRICT;
         ALTER TABLE agents ADD COLUMN untrusted_reason TEXT;
+        """
+
+    /// Signed audit chain heads: the server's CA key signs "record `sequence` has hash `hash`"
+    /// (see ``SignedAuditHead``) at intervals and on shutdown; `certificate` is the signing CA's
+    /// certificate (DER), so heads signed before a CA rotation still verify.
+    private static let v5AuditHeads = """
+        CREATE TABLE audit_heads (
+            sequence     INTEGER NOT NULL PRIMARY KEY,
+            hash         TEXT    NOT NULL,
+            signed_at    INTEGER NOT NULL,
+            signature    BLOB    NOT NULL,
+            certificate  BLOB    NOT NULL,
+            key_id       TEXT    NOT NULL
+        ) STRICT;
         """
 }
