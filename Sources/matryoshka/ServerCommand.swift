@@ -13,7 +13,7 @@ struct ServerCommand: AsyncParsableCommand {
             discussion: """
                 Settings come from defaults, then --config (YAML), then flags. The datastore is SQLite in \
                 the data directory. Agents connect to --bind (gRPC over TLS); operators use the admin \
-                socket (owner-only); --http serves /health, /ready, /metrics and /bundle. Stops \
+                socket (owner-only); --http serves /health, /ready, /metrics, /bundle and /crl. Stops \
                 gracefully on SIGTERM or SIGINT.
                 """)
 
@@ -21,7 +21,7 @@ struct ServerCommand: AsyncParsableCommand {
         @Option(name: .long, help: ArgumentHelp("Data directory (default ~/.matryoshka/server).", valueName: "DIR")) var dataDir: String?
         @Option(name: .long, help: "Trust domain, e.g. example.org.") var trustDomain: String?
         @Option(name: .long, help: ArgumentHelp("Node API address for agents (default 0.0.0.0:8081).", valueName: "HOST:PORT")) var bind: String?
-        @Option(name: .long, help: ArgumentHelp("HTTP address for /health /ready /metrics /bundle (off by default).", valueName: "HOST:PORT")) var http: String?
+        @Option(name: .long, help: ArgumentHelp("HTTP address for /health /ready /metrics /bundle /crl (off by default).", valueName: "HOST:PORT")) var http: String?
         @Option(name: .long, help: ArgumentHelp("Admin socket (default DATA_DIR/admin.sock).", valueName: "PATH")) var adminSocket: String?
         @Option(name: .long, help: "CA key type: ec-p256 (default), ec-p384, rsa-2048, rsa-3072.") var caKeyType: String?
         @Option(name: .long, help: ArgumentHelp("CA lifetime (default 24h).", valueName: "DURATION")) var caTTL: String?

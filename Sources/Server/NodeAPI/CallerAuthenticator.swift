@@ -65,7 +65,19 @@ struct CallerAuthenticator: Sendable {
         guard let entry = await index.nestedEntry(granting: verified.spiffeID) else {
             throw RPCError(code: .permissionDenied, message: "\(verified.spiffeID) is neither an attested agent nor a nested layer (its entry must be created with --nested)")
         }
-        return Caller(spiffeID: verified.spiffeID, kind: .nested(entry), certificate: verified.leaf, lineage: lineage)
+        return Caller(
+            spiffeID: verified.spiffeID, kind: .nested(entry), certificate: verified.leaf, lineage: lineage,
+            ancestorAudienceLimits: await Self.ancestorAudienceLimits(lineage, index: index))
+    }
+
+    /// The audience limits of the nested layers above the last link of `lineage`, nearest first.
+    static func ancestorAudienceLimits(_ lineage: Lineage, index: RegistrationIndex) async -> [Caller.AudienceLimit] {
+        var limits: [Caller.AudienceLimit] = []
+        for id in lineage.spiffeIDs.dropLast().reversed() {
+            guard let layer = try? SPIFFEID(id), let entry = await index.nestedEntry(granting: layer), !entry.audiences.isEmpty else { continue }
+            limits.append(Caller.AudienceLimit(layer: layer, audiences: entry.audiences))
+        }
+        return limits
     }
 }
 

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# The Russian-doll stack on one machine, every layer with its own SPIFFE identity:
+#
+#   server ── node agent (join token) ── pod agent (nested) ── CI runner ── build tasks (exec)
+#
+# Prints a build task's lineage (the chain of custody down to the node), then revokes the runner
+# with its subtree and shows the tasks' credentials refused by openssl with the server's CRL and
+# by `matryoshka svid verify --crl`.
+#
+#   examples/russian-doll/run.sh            # builds matryoshka first if it is not built
+#   MATRYOSHKA=/path/to/matryoshka examples/russian-doll/run.sh
+#   KEEP=1 examples/russian-doll/run.sh     # keep the work directory (logs, SVIDs) afterwards
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+if [[ -z "${MATRYOSHKA:-}" ]]; then
+    MATRYOSHKA="$(cd "$root" && swift build --show-bin-path)/matryoshka"
+    [[ -x "$MATRYOSHKA" ]] || (cd "$root" && swift build >/dev/null)
+fi
+M="$MATRYOSHKA"
+export MATRYOSHKA
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/russian-doll.XXXXXX")"
+pids=()
+cleanup() {
+    touch "$work/finish" 2>/dev/null || true
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    if [[ "${KEEP:-}" == 1 ]]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+fail() { echo "russian-doll: $*" >&2; exit 1; }
+# Waits (at most $2 s) until the command in $3… succeeds.
+wait_for() {
+    local what="$1" seconds="$2"; shift 2
+    for _ in $(seq 1 $((seconds * 10))); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    fail "timed out waiting for $what (logs in $work; KEEP=1 keeps them)"
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+td=example.org
+uid="$(id -u)"
+node_port="$(free_port)"
+http_port="$(free_port)"
+export MATRYOSHKA_SERVER="127.0.0.1:$node_port"
+export MATRYOSHKA_ADMIN_SOCKET="$work/server/admin.sock"
+
+step "server (embedded SQLite) on 127.0.0.1:$node_port, HTTP on 127.0.0.1:$http_port"
+"$M" server run --data-dir "$work/server" --trust-domain "$td" --bind "127.0.0.1:$node_port" \
+    --http "127.0.0.1:$http_port" >"$work/server.log" 2>&1 &
+pids+=($!)
+wait_for "the server" 30 curl -sf "http://127.0.0.1:$http_port/ready"
+"$M" server bundle show >"$work/bundle.pem"
+
+step "node agent, attested with a join token (node alias spiffe://$td/node)"
+token="$("$M" server token generate --spiffe-id "spiffe://$td/node")"
+"$M" agent run --join-token "$token" --trust-bundle "$work/bundle.pem" \
+    --socket "$work/node.sock" --data-dir "$work/node" >"$work/node.log" 2>&1 &
+pids+=($!)
+
+step "registrations: pod (nested) under the node, runner (nested) under the pod, tasks under the runner"
+"$M" entry create --spiffe-id "spiffe://$td/pod/build" --parent-id "spiffe://$td/node" \
+    --selector "unix:uid:$uid" --nested >/dev/null
+"$M" entry create --spiffe-id "spiffe://$td/ci/runner" --parent-id "spiffe://$td/pod/build" \
+    --selector "unix:uid:$uid" --nested >/dev/null
+# One registration for every task: the runner chooses the last segment per task.
+"$M" entry create --spiffe-id "spiffe://$td/ci/runner/task/*" --parent-id "spiffe://$td/ci/runner" \
+    --selector "unix:uid:$uid" --x509-ttl 10m >/dev/null
+"$M" entry list
+
+wait_for "the node agent's socket" 30 test -S "$work/node.sock"
+step "pod agent: a nested agent taking its identity from the node agent; it hosts the CI runner"
+mkdir -p "$work/tasks"
+WORK="$work" "$M" agent run --parent-socket "$work/node.sock" --socket "$work/pod.sock" \
+    --data-dir "$work/pod" -- "$here/runner.sh" >"$work/pod.log" 2>&1 &
+pids+=($!)
+
+wait_for "task 1 and task 2" 60 test -f "$work/tasks/2/done"
+cat "$work/tasks/1/output"
+
+step "a build task's lineage: who vouched for it, layer by layer"
+"$M" lineage show "$work/tasks/1/svid.pem"
+step "verified offline, hop by hop, against the trust bundle"
+"$M" lineage verify --bundle "$work/bundle.pem" "$work/tasks/1/svid.pem"
+step "an unmodified verifier accepts it as a plain X509-SVID"
+openssl verify -CAfile "$work/bundle.pem" "$work/tasks/1/svid.pem"
+echo "task 1 exited; its identity was revoked on exit:"
+grep -h "revoked" "$work/tasks/1/output" 2>/dev/null || true
+
+wait_for "task 3 (long-running) to hold its SVID" 60 test -f "$work/tasks/3/svid.pem"
+step "task 3 is running and its SVID verifies"
+"$M" svid verify --bundle "$work/bundle.pem" "$work/tasks/3/svid.pem"
+
+step "revoke the runner and everything inside it"
+"$M" revoke --spiffe-id "spiffe://$td/ci/runner" --subtree --reason "runner compromised (demo)"
+
+step "the server's CRL (GET /crl) refuses the runner's tasks"
+curl -sf "http://127.0.0.1:$http_port/crl" -o "$work/crl.der"
+openssl crl -inform DER -in "$work/crl.der" -out "$work/crl.pem"
+for task in 1 3; do
+    if openssl verify -crl_check -CRLfile "$work/crl.pem" -CAfile "$work/bundle.pem" "$work/tasks/$task/svid.pem"; then
+        fail "openssl accepted task $task's revoked SVID"
+    fi
+    if "$M" svid verify --bundle "$work/bundle.pem" --crl "$work/crl.der" "$work/tasks/$task/svid.pem"; then
+        fail "svid verify accepted task $task's revoked SVID"
+    fi
+done
+
+step "task 3's Workload API no longer serves the revoked SVID"
+wait_for "task 3 to see its revocation" 30 test -f "$work/tasks/3/refused"
+cat "$work/tasks/3/refused"
+
+step "done: every layer had its own identity; revoking the runner revoked its tasks"
