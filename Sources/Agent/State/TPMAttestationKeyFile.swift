@@ -37,7 +37,9 @@ struct TPMAttestationKeyFile: Sendable {
             guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else {
                 throw AgentError("cannot write \(temporary)")
             }
-            _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: temporary))
+            guard rename(temporary, path) == 0 else {
+                throw AgentError("cannot replace \(path): \(String(cString: strerror(errno)))")
+            }
         } catch let error as AgentError {
             throw error
         } catch {
