@@ -224,6 +224,10 @@ let package = Package(
             .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "X509", package: "swift-certificates"),
         ]),
+        .testTarget(name: "AgentTests", dependencies: [
+            "Agent", "Attestation", "Authority", "MatryoshkaAPI", "SPIFFE",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "SPIFFE"]),
         .testTarget(name: "LineageTests", dependencies: [
             "Lineage", "SPIFFE", "Authority", "TestSupport",

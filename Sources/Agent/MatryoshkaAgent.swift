@@ -262,7 +262,8 @@ public actor MatryoshkaAgent {
             await cache.dropExpired()
             let now = Date()
             // Wildcard entries name their children on demand (exec, nested layers), not here.
-            let due = await cache.entriesNeedingSVIDs(now: now).filter { !$0.isWildcard && (refusedUntil[$0.id] ?? .distantPast) <= now }
+            let due = await cache.entriesNeedingSVIDs(now: now, layerExpiresAt: identity.expiresAt)
+                .filter { !$0.isWildcard && (refusedUntil[$0.id] ?? .distantPast) <= now }
             for batch in stride(from: 0, to: due.count, by: 200).map({ Array(due[$0..<min($0 + 200, due.count)]) }) {
                 var keys: [String: SigningKey] = [:]
                 var requests: [NodeClient.X509Request] = []
@@ -288,12 +289,17 @@ public actor MatryoshkaAgent {
                     }
                 }
             }
-            let nextRenewal = await cache.nextRenewal() ?? .distantFuture
-            let nextRetry = refusedUntil.values.min() ?? .distantFuture
-            let next = min(nextRenewal, nextRetry, Date().addingTimeInterval(30))
+            let next = min(
+                await cache.nextMint(layerExpiresAt: identity.expiresAt, notBefore: refusedUntil) ?? .distantFuture,
+                Date().addingTimeInterval(30))
+            // Never spin: something still due right after this pass waits at least a second
+            // (a new entry or a mint request wakes the loop at once anyway).
+            let delay = max(next.timeIntervalSinceNow, due.isEmpty ? 1 : 0.05)
             timer?.cancel()
             timer = Task {
-                try? await Task.sleep(for: .seconds(max(0.01, next.timeIntervalSinceNow)))
+                // A cancelled timer (replaced by the next pass) must not wake the loop: that
+                // would cancel the next timer at once, and so on, spinning.
+                guard (try? await Task.sleep(for: .seconds(delay))) != nil else { return }
                 wakeUp.yield()
             }
         }

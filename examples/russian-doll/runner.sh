@@ -15,7 +15,7 @@ done
 echo "runner: $("$M" svid fetch 2>&1 | head -1)"
 
 for task in 1 2; do
-    "$M" exec --spiffe-id "spiffe://$td/ci/runner/task/$task" --ttl 5m -- "$here/task.sh" "$task" \
+    "$M" exec --log-level info --spiffe-id "spiffe://$td/ci/runner/task/$task" --ttl 5m -- "$here/task.sh" "$task" \
         >"$WORK/tasks/$task.exec.log" 2>&1 || echo "runner: task $task failed with status $?"
     touch "$WORK/tasks/$task/done"
 done

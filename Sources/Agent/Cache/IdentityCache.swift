@@ -61,15 +61,35 @@ actor IdentityCache {
     }
 
     /// Entries whose X509-SVID is missing or due for renewal at `now`.
-    func entriesNeedingSVIDs(now: Date = Date()) -> [RegistrationEntry] {
+    ///
+    /// An SVID that already lasts as long as this layer's own (`layerExpiresAt`) is not due: the
+    /// server caps a child's lifetime at its parent's, so renewing it could not extend it and,
+    /// at half of an ever shorter remaining life, would only renew it again and again. It is
+    /// renewed once this layer has a new SVID.
+    func entriesNeedingSVIDs(now: Date = Date(), layerExpiresAt: Date = .distantFuture) -> [RegistrationEntry] {
         entries.values.filter { entry in
             guard let svid = svids[entry.id] else { return true }
-            return now >= svid.renewAt
+            return now >= svid.renewAt && !Self.isCapped(svid, layerExpiresAt: layerExpiresAt)
         }.sorted { $0.id < $1.id }
     }
 
-    /// When the next held SVID is due for renewal.
-    func nextRenewal() -> Date? { svids.values.map(\.renewAt).min() }
+    /// When the minting loop next has something to do: the earliest renewal of a held SVID that
+    /// renewing can extend, or the end of a back-off (`notBefore`) for an entry still without one.
+    /// Wildcard entries are minted on demand, never here. Nil when nothing is scheduled.
+    func nextMint(layerExpiresAt: Date = .distantFuture, notBefore backoff: [String: Date] = [:]) -> Date? {
+        entries.values.compactMap { entry -> Date? in
+            guard !entry.isWildcard else { return nil }
+            let earliest = backoff[entry.id] ?? .distantPast
+            guard let svid = svids[entry.id] else { return earliest }
+            guard !Self.isCapped(svid, layerExpiresAt: layerExpiresAt) else { return nil }
+            return max(svid.renewAt, earliest)
+        }.min()
+    }
+
+    /// Whether `svid` ends (within a second) when this layer's own SVID does.
+    static func isCapped(_ svid: CachedSVID, layerExpiresAt: Date) -> Bool {
+        svid.expiresAt >= layerExpiresAt.addingTimeInterval(-1)
+    }
 
     func store(_ svid: CachedSVID) {
         guard entries[svid.entryID] != nil else { return }
@@ -116,8 +136,10 @@ actor IdentityCache {
     }
 
     /// The entries a workload with `selectors` matches, oldest first (the first is its default identity).
+    /// Wildcard entries (`…/task/*`) are not identities the agent serves: their children are named
+    /// per request by the layer that holds them (`exec`), so they never match a workload here.
     func matchingEntries(_ selectors: [Selector]) -> [RegistrationEntry] {
-        entries.values.filter { !$0.selectors.isEmpty && selectors.satisfies($0.selectors) }
+        entries.values.filter { !$0.isWildcard && !$0.selectors.isEmpty && selectors.satisfies($0.selectors) }
             .sorted { ($0.createdAt, $0.spiffeID.description, $0.id) < ($1.createdAt, $1.spiffeID.description, $1.id) }
     }
 

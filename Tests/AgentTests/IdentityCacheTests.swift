@@ -1,0 +1,79 @@
+import Attestation
+import Authority
+import Foundation
+import Logging
+import MatryoshkaAPI
+import SPIFFE
+import Testing
+
+@testable import Agent
+
+@Suite("Identity cache: what the minting loop renews, and when")
+struct IdentityCacheTests {
+    let trustDomain: TrustDomain
+    let ca: CertificateAuthority
+    let now = Date()
+
+    init() throws {
+        trustDomain = try TrustDomain("example.org")
+        ca = try CertificateAuthority.createRoot(trustDomain: trustDomain)
+    }
+
+    func entry(_ path: String, wildcard: Bool = false) throws -> RegistrationEntry {
+        RegistrationEntry(
+            id: path, spiffeID: try SPIFFEID(trustDomain: trustDomain, path: path), isWildcard: wildcard,
+            parentID: try SPIFFEID(trustDomain: trustDomain, path: "/agent"), selectors: [try Selector("unix:uid:0")])
+    }
+
+    /// An SVID for `entry` issued now for `ttl`.
+    func svid(for entry: RegistrationEntry, ttl: Duration) throws -> CachedSVID {
+        let key = try SigningKey(generating: .ecP256)
+        let chain = try ca.issue(X509SVIDParameters(spiffeID: entry.spiffeID, publicKey: key.publicKey, ttl: ttl), now: now)
+        return CachedSVID(entryID: entry.id, spiffeID: entry.spiffeID, chain: chain, key: key, receivedAt: now)
+    }
+
+    func cache(_ entries: [RegistrationEntry]) async -> IdentityCache {
+        let cache = IdentityCache(bundle: SPIFFEBundle(trustDomain: trustDomain, x509Authorities: [ca.certificate]), logger: Logger(label: "test"))
+        await cache.apply(entries: entries, bundle: SPIFFEBundle(trustDomain: trustDomain, x509Authorities: [ca.certificate]))
+        return cache
+    }
+
+    @Test("an entry without an SVID is due now; one with an SVID at its half-life; wildcard entries never")
+    func dueAndNext() async throws {
+        let web = try entry("/web")
+        let api = try entry("/api")
+        let tasks = try entry("/task", wildcard: true)
+        let cache = await cache([web, api, tasks])
+        #expect(await cache.entriesNeedingSVIDs(now: now).map(\.id).contains("/web"))
+        await cache.store(try svid(for: web, ttl: .seconds(600)))
+        await cache.store(try svid(for: api, ttl: .seconds(600)))
+        #expect(!(await cache.entriesNeedingSVIDs(now: now).map(\.id).contains("/web")))
+        let next = try #require(await cache.nextMint())
+        #expect(abs(next.timeIntervalSince(now) - 300) < 2, "half-life of a 10 min SVID, got \(next.timeIntervalSince(now)) s")
+        #expect(await cache.entriesNeedingSVIDs(now: now.addingTimeInterval(301)).map(\.id).contains("/web"))
+    }
+
+    @Test("an SVID capped at the layer's own expiry is not renewed again and again before the layer renews")
+    func cappedSVIDsDoNotSpin() async throws {
+        let web = try entry("/web")
+        let cache = await cache([web])
+        let capped = try svid(for: web, ttl: .seconds(120))
+        await cache.store(capped)
+        let layerExpiresAt = capped.expiresAt  // the server capped the child at its parent's expiry
+        let later = now.addingTimeInterval(100)  // past its half-life
+        #expect(await cache.entriesNeedingSVIDs(now: later, layerExpiresAt: layerExpiresAt).isEmpty)
+        #expect(await cache.nextMint(layerExpiresAt: layerExpiresAt) == nil)
+        // Once the layer has a longer-lived SVID, renewing extends it: due again.
+        let renewedLayer = layerExpiresAt.addingTimeInterval(3600)
+        #expect(await cache.entriesNeedingSVIDs(now: later, layerExpiresAt: renewedLayer).map(\.id) == ["/web"])
+        #expect(await cache.nextMint(layerExpiresAt: renewedLayer) != nil)
+    }
+
+    @Test("a refused entry without an SVID waits for its back-off")
+    func backoff() async throws {
+        let web = try entry("/web")
+        let cache = await cache([web])
+        let retry = now.addingTimeInterval(30)
+        #expect(await cache.nextMint(notBefore: ["/web": retry]) == retry)
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The examples in `examples/` run as a user would run them, against the binary under test.
+@Suite("Examples", .serialized)
+struct ExampleTests {
+    static var exampleDirectory: URL {
+        URL(fileURLWithPath: #filePath)  // Tests/EndToEndTests/ExampleTests.swift
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("examples")
+    }
+
+    @Test("examples/russian-doll: node → pod → runner → exec'd tasks; lineage shown and verified; revoking the runner refuses its tasks",
+          .enabled(if: Tools.find("curl") != nil && Tools.openssl != nil))
+    func russianDoll() async throws {
+        let script = Self.exampleDirectory.appendingPathComponent("russian-doll/run.sh").path
+        var environment = ProcessInfo.processInfo.environment
+        environment["MATRYOSHKA"] = try Binary.require()
+        environment.removeValue(forKey: "SPIFFE_ENDPOINT_SOCKET")
+        environment.removeValue(forKey: "MATRYOSHKA_ADMIN_SOCKET")
+        let result = try await ExternalCommand.run("/bin/bash", [script], environment: environment, timeout: .seconds(180))
+        #expect(result.succeeded, "\(result)")
+        let output = result.stdout
+        #expect(output.contains("lineage verified: 4 hops"), "\(output)")
+        #expect(output.contains("spiffe://example.org/ci/runner/task/1"), "\(output)")
+        #expect(output.contains("child identity revoked"), "\(output)")
+        #expect(result.output.contains("certificate revoked"), "\(result)")
+        #expect(output.contains("this child's SVID was revoked"), "\(output)")
+    }
+}
