@@ -169,6 +169,12 @@ public struct AuditVerification: Sendable, Hashable, Codable {
     /// How many problems were found in all.
     public var problemCount = 0
 
+    enum CodingKeys: String, CodingKey {
+        case records, lastSequence = "last_sequence", lastHash = "last_hash", signedHeads = "signed_heads"
+        case lastSignedSequence = "last_signed_sequence", lastSignedAt = "last_signed_at", signerKeyID = "signer_key_id"
+        case unsignedRecords = "unsigned_records", anchored, problem, problemCount = "problem_count"
+    }
+
     public init() {}
 
     public var isIntact: Bool { problem == nil }
