@@ -28,10 +28,13 @@ struct ServerCommand: AsyncParsableCommand {
         @Option(name: .long, help: ArgumentHelp("Default X509-SVID lifetime (default 1h).", valueName: "DURATION")) var x509TTL: String?
         @Option(name: .long, help: ArgumentHelp("Default JWT-SVID lifetime (default 5m).", valueName: "DURATION")) var jwtTTL: String?
         @Option(name: .long, help: ArgumentHelp("Agent SVID lifetime (default 1h).", valueName: "DURATION")) var agentTTL: String?
+        @Option(name: .long, help: ArgumentHelp(
+            "How often the server signs the audit chain head (default 5m; also on shutdown).", valueName: "DURATION")) var auditSignInterval: String?
         @OptionGroup var log: LogOptions
 
         func run() async throws {
             var options = ServerRunner.Options()
+            options.auditSignInterval = auditSignInterval
             options.configFile = config
             options.dataDirectory = dataDir
             options.trustDomain = trustDomain
