@@ -4,9 +4,9 @@ import GRPCNIOTransportHTTP2
 /// valid TLS SNI name), anything else is resolved by DNS.
 public enum ServerTarget {
     public static func make(host: String, port: Int) -> any ResolvableTarget {
-        if host.contains(":") { return .ipv6(host: host, port: port) }
+        if host.contains(":") { return .ipv6(address: host, port: port) }
         let octets = host.split(separator: ".", omittingEmptySubsequences: false)
-        if octets.count == 4, octets.allSatisfy({ UInt8($0) != nil }) { return .ipv4(host: host, port: port) }
+        if octets.count == 4, octets.allSatisfy({ UInt8($0) != nil }) { return .ipv4(address: host, port: port) }
         return .dns(host: host, port: port)
     }
 }
