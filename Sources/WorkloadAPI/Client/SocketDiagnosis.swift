@@ -5,6 +5,7 @@ internal import Musl
 #elseif canImport(Darwin)
 internal import Darwin
 #endif
+internal import LocalSocket
 
 /// Explains an unreachable agent by looking at its socket path.
 enum SocketDiagnosis {
