@@ -6,7 +6,7 @@ struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
         abstract: "Run an agent that serves the SPIFFE Workload API.",
-        subcommands: [Run.self, TPMInfo.self])
+        subcommands: [Run.self, TPMInfo.self, List.self, Show.self, Evict.self])
 
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -51,10 +51,10 @@ struct AgentCommand: AsyncParsableCommand {
             options.trustDomain = trustDomain
             options.trustBundle = trustBundle
             options.joinToken = joinToken
-            options.socket = socket
-            options.dataDirectory = dataDir
             options.tpm = tpm
             options.reattestInterval = reattestInterval
+            options.socket = socket
+            options.dataDirectory = dataDir
             options.parentSocket = parentSocket
             options.allowNonDescendants = allowNonDescendants
             options.spiffeID = spiffeID
@@ -67,7 +67,6 @@ struct AgentCommand: AsyncParsableCommand {
             }
         }
     }
-}
 
     struct TPMInfo: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -88,3 +87,4 @@ struct AgentCommand: AsyncParsableCommand {
             }, text: TPMOperations.text)
         }
     }
+}

@@ -5,7 +5,7 @@ struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
         abstract: "Run the server, and administer it.",
-        subcommands: [Run.self, Token.self, Bundle.self])
+        subcommands: [Run.self, Token.self, Bundle.self, TPM.self])
 
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -33,15 +33,15 @@ struct TPMAttestationTests {
                 let ekHash = try info.json(TPMInfoReport.self).ek_hash
                 #expect(ekHash.count == 64)
 
-                // Enrolled in the config with a label; PCR 16 is quoted (and changed below).
+                // PCR 16 is quoted (from the config; it is changed below); the node is enrolled over
+                // the admin API with a label.
                 let config = try deployment.directory.write("server.yaml", """
                     tpm:
                       pcrs: [0, 16]
-                      nodes:
-                        - ek_hash: \(ekHash)
-                          labels: [region:eu]
                     """)
                 try await deployment.startServer(["--config", config], http: true)
+                let allow = try await deployment.admin(["server", "tpm", "allow", "--ek-hash", ekHash, "--label", "region:eu"])
+                try #require(expectSuccess(allow))
                 try await deployment.writeBundle()
                 let agent = try await deployment.startAgent(
                     "node", joinToken: nil, trustBundle: deployment.bundlePath, ["--tpm", tpm.tcti, "--reattest-interval", "1"])
@@ -88,6 +88,14 @@ struct TPMAttestationTests {
                 let verify = try await deployment.cli(["svid", "verify", "--bundle", deployment.bundlePath, "--crl", crl, svidDirectory + "/svid.pem"])
                 #expect(!verify.succeeded && verify.stderr.contains("revoked"), "\(verify)")
 
+                // The server's view: untrusted, and why.
+                let shown = try await deployment.admin(["agent", "show", agent.agentID, "--json"])
+                try #require(expectSuccess(shown))
+                #expect(shown.stdout.contains("\"trust\" : \"untrusted\"") || shown.stdout.contains("\"trust\":\"untrusted\""), "\(shown)")
+                #expect(shown.stdout.contains("PCR 16 mismatch"), "\(shown)")
+                let listed = try await deployment.admin(["agent", "list"])
+                #expect(listed.stdout.contains(agent.agentID) && listed.stdout.contains("tpm") && listed.stdout.contains("untrusted"), "\(listed)")
+
                 // The agent says why; the node stays untrusted: attesting again is refused.
                 _ = try await agent.process.waitFor(line: "re-attestation", timeout: .seconds(10))
                 await agent.process.terminate()
@@ -95,11 +103,19 @@ struct TPMAttestationTests {
                 let again = try await deployment.runFailingAgent(
                     "node-again", joinToken: nil, trustBundle: deployment.bundlePath, ["--tpm", tpm.tcti])
                 #expect(!again.succeeded && again.stderr.contains("untrusted"), "\(again)")
+
+                // Re-enrolled (the operator accepts the new state): it attests again and is trusted.
+                try #require(expectSuccess(try await deployment.admin(["server", "tpm", "allow", "--ek-hash", ekHash])))
+                let back = try await deployment.startAgent(
+                    "node-back", joinToken: nil, trustBundle: deployment.bundlePath, ["--tpm", tpm.tcti, "--reattest-interval", "0"])
+                #expect(back.agentID == agent.agentID)
+                let trusted = try await deployment.admin(["agent", "show", agent.agentID])
+                #expect(trusted.stdout.contains("Trust:             trusted"), "\(trusted)")
             }
         }
     }
 
-    @Test("an EK that is not enrolled is refused, with a node.attest.failed audit record")
+    @Test("an EK that is not enrolled is refused")
     func unknownEKIsRefused() async throws {
         try await SoftwareTPM.with { tpm in
             try await Deployment.with { deployment in

@@ -150,6 +150,58 @@ public enum Matryoshka_V1_Admin: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "AllowTPM" metadata.
+        public enum AllowTPM: Sendable {
+            /// Request type for "AllowTPM".
+            public typealias Input = Matryoshka_V1_AllowTPMRequest
+            /// Response type for "AllowTPM".
+            public typealias Output = Matryoshka_V1_TPMEnrolment
+            /// Descriptor for "AllowTPM".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "matryoshka.v1.Admin"),
+                method: "AllowTPM",
+                type: .unary
+            )
+        }
+        /// Namespace for "ListTPMEnrolments" metadata.
+        public enum ListTPMEnrolments: Sendable {
+            /// Request type for "ListTPMEnrolments".
+            public typealias Input = Matryoshka_V1_ListTPMEnrolmentsRequest
+            /// Response type for "ListTPMEnrolments".
+            public typealias Output = Matryoshka_V1_ListTPMEnrolmentsResponse
+            /// Descriptor for "ListTPMEnrolments".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "matryoshka.v1.Admin"),
+                method: "ListTPMEnrolments",
+                type: .unary
+            )
+        }
+        /// Namespace for "RemoveTPM" metadata.
+        public enum RemoveTPM: Sendable {
+            /// Request type for "RemoveTPM".
+            public typealias Input = Matryoshka_V1_RemoveTPMRequest
+            /// Response type for "RemoveTPM".
+            public typealias Output = Matryoshka_V1_RemoveTPMResponse
+            /// Descriptor for "RemoveTPM".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "matryoshka.v1.Admin"),
+                method: "RemoveTPM",
+                type: .unary
+            )
+        }
+        /// Namespace for "GetAgent" metadata.
+        public enum GetAgent: Sendable {
+            /// Request type for "GetAgent".
+            public typealias Input = Matryoshka_V1_GetAgentRequest
+            /// Response type for "GetAgent".
+            public typealias Output = Matryoshka_V1_Agent
+            /// Descriptor for "GetAgent".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "matryoshka.v1.Admin"),
+                method: "GetAgent",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "matryoshka.v1.Admin" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateEntry.descriptor,
@@ -161,7 +213,11 @@ public enum Matryoshka_V1_Admin: Sendable {
             ListAgents.descriptor,
             Revoke.descriptor,
             ListAuditRecords.descriptor,
-            VerifyAudit.descriptor
+            VerifyAudit.descriptor,
+            AllowTPM.descriptor,
+            ListTPMEnrolments.descriptor,
+            RemoveTPM.descriptor,
+            GetAgent.descriptor
         ]
     }
 }
@@ -340,6 +396,68 @@ extension Matryoshka_V1_Admin {
             request: GRPCCore.StreamingServerRequest<Matryoshka_V1_VerifyAuditRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_VerifyAuditResponse>
+
+        /// Handle the "AllowTPM" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > TPM enrolment: nodes admitted by the hash of their EK, with their PCR policy and labels;
+        /// > enrolling a node that failed continuous attestation again makes it trusted (it must attest
+        /// > again). One agent, with its trust state.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Matryoshka_V1_AllowTPMRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Matryoshka_V1_TPMEnrolment` messages.
+        func allowTPM(
+            request: GRPCCore.StreamingServerRequest<Matryoshka_V1_AllowTPMRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_TPMEnrolment>
+
+        /// Handle the "ListTPMEnrolments" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Matryoshka_V1_ListTPMEnrolmentsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Matryoshka_V1_ListTPMEnrolmentsResponse` messages.
+        func listTPMEnrolments(
+            request: GRPCCore.StreamingServerRequest<Matryoshka_V1_ListTPMEnrolmentsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_ListTPMEnrolmentsResponse>
+
+        /// Handle the "RemoveTPM" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Matryoshka_V1_RemoveTPMRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Matryoshka_V1_RemoveTPMResponse` messages.
+        func removeTPM(
+            request: GRPCCore.StreamingServerRequest<Matryoshka_V1_RemoveTPMRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_RemoveTPMResponse>
+
+        /// Handle the "GetAgent" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Matryoshka_V1_GetAgentRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Matryoshka_V1_Agent` messages.
+        func getAgent(
+            request: GRPCCore.StreamingServerRequest<Matryoshka_V1_GetAgentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_Agent>
     }
 
     /// Service protocol for the "matryoshka.v1.Admin" service.
@@ -502,6 +620,68 @@ extension Matryoshka_V1_Admin {
             request: GRPCCore.ServerRequest<Matryoshka_V1_VerifyAuditRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_VerifyAuditResponse>
+
+        /// Handle the "AllowTPM" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > TPM enrolment: nodes admitted by the hash of their EK, with their PCR policy and labels;
+        /// > enrolling a node that failed continuous attestation again makes it trusted (it must attest
+        /// > again). One agent, with its trust state.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_AllowTPMRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Matryoshka_V1_TPMEnrolment` message.
+        func allowTPM(
+            request: GRPCCore.ServerRequest<Matryoshka_V1_AllowTPMRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_TPMEnrolment>
+
+        /// Handle the "ListTPMEnrolments" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_ListTPMEnrolmentsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Matryoshka_V1_ListTPMEnrolmentsResponse` message.
+        func listTPMEnrolments(
+            request: GRPCCore.ServerRequest<Matryoshka_V1_ListTPMEnrolmentsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_ListTPMEnrolmentsResponse>
+
+        /// Handle the "RemoveTPM" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_RemoveTPMRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Matryoshka_V1_RemoveTPMResponse` message.
+        func removeTPM(
+            request: GRPCCore.ServerRequest<Matryoshka_V1_RemoveTPMRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_RemoveTPMResponse>
+
+        /// Handle the "GetAgent" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_GetAgentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Matryoshka_V1_Agent` message.
+        func getAgent(
+            request: GRPCCore.ServerRequest<Matryoshka_V1_GetAgentRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_Agent>
     }
 
     /// Simple service protocol for the "matryoshka.v1.Admin" service.
@@ -663,6 +843,68 @@ extension Matryoshka_V1_Admin {
             request: Matryoshka_V1_VerifyAuditRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Matryoshka_V1_VerifyAuditResponse
+
+        /// Handle the "AllowTPM" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > TPM enrolment: nodes admitted by the hash of their EK, with their PCR policy and labels;
+        /// > enrolling a node that failed continuous attestation again makes it trusted (it must attest
+        /// > again). One agent, with its trust state.
+        ///
+        /// - Parameters:
+        ///   - request: A `Matryoshka_V1_AllowTPMRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Matryoshka_V1_TPMEnrolment` to respond with.
+        func allowTPM(
+            request: Matryoshka_V1_AllowTPMRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Matryoshka_V1_TPMEnrolment
+
+        /// Handle the "ListTPMEnrolments" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Matryoshka_V1_ListTPMEnrolmentsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Matryoshka_V1_ListTPMEnrolmentsResponse` to respond with.
+        func listTPMEnrolments(
+            request: Matryoshka_V1_ListTPMEnrolmentsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Matryoshka_V1_ListTPMEnrolmentsResponse
+
+        /// Handle the "RemoveTPM" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Matryoshka_V1_RemoveTPMRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Matryoshka_V1_RemoveTPMResponse` to respond with.
+        func removeTPM(
+            request: Matryoshka_V1_RemoveTPMRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Matryoshka_V1_RemoveTPMResponse
+
+        /// Handle the "GetAgent" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Matryoshka_V1_GetAgentRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Matryoshka_V1_Agent` to respond with.
+        func getAgent(
+            request: Matryoshka_V1_GetAgentRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Matryoshka_V1_Agent
     }
 }
 
@@ -780,6 +1022,50 @@ extension Matryoshka_V1_Admin.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Matryoshka_V1_Admin.Method.AllowTPM.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_AllowTPMRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_TPMEnrolment>(),
+            handler: { request, context in
+                try await self.allowTPM(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Matryoshka_V1_Admin.Method.ListTPMEnrolments.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_ListTPMEnrolmentsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_ListTPMEnrolmentsResponse>(),
+            handler: { request, context in
+                try await self.listTPMEnrolments(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Matryoshka_V1_Admin.Method.RemoveTPM.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_RemoveTPMRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_RemoveTPMResponse>(),
+            handler: { request, context in
+                try await self.removeTPM(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Matryoshka_V1_Admin.Method.GetAgent.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_GetAgentRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_Agent>(),
+            handler: { request, context in
+                try await self.getAgent(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -890,6 +1176,50 @@ extension Matryoshka_V1_Admin.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_VerifyAuditResponse> {
         let response = try await self.verifyAudit(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func allowTPM(
+        request: GRPCCore.StreamingServerRequest<Matryoshka_V1_AllowTPMRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_TPMEnrolment> {
+        let response = try await self.allowTPM(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func listTPMEnrolments(
+        request: GRPCCore.StreamingServerRequest<Matryoshka_V1_ListTPMEnrolmentsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_ListTPMEnrolmentsResponse> {
+        let response = try await self.listTPMEnrolments(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func removeTPM(
+        request: GRPCCore.StreamingServerRequest<Matryoshka_V1_RemoveTPMRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_RemoveTPMResponse> {
+        let response = try await self.removeTPM(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getAgent(
+        request: GRPCCore.StreamingServerRequest<Matryoshka_V1_GetAgentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_Agent> {
+        let response = try await self.getAgent(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1027,6 +1357,58 @@ extension Matryoshka_V1_Admin.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_VerifyAuditResponse> {
         return GRPCCore.ServerResponse<Matryoshka_V1_VerifyAuditResponse>(
             message: try await self.verifyAudit(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func allowTPM(
+        request: GRPCCore.ServerRequest<Matryoshka_V1_AllowTPMRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_TPMEnrolment> {
+        return GRPCCore.ServerResponse<Matryoshka_V1_TPMEnrolment>(
+            message: try await self.allowTPM(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func listTPMEnrolments(
+        request: GRPCCore.ServerRequest<Matryoshka_V1_ListTPMEnrolmentsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_ListTPMEnrolmentsResponse> {
+        return GRPCCore.ServerResponse<Matryoshka_V1_ListTPMEnrolmentsResponse>(
+            message: try await self.listTPMEnrolments(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func removeTPM(
+        request: GRPCCore.ServerRequest<Matryoshka_V1_RemoveTPMRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_RemoveTPMResponse> {
+        return GRPCCore.ServerResponse<Matryoshka_V1_RemoveTPMResponse>(
+            message: try await self.removeTPM(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getAgent(
+        request: GRPCCore.ServerRequest<Matryoshka_V1_GetAgentRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_Agent> {
+        return GRPCCore.ServerResponse<Matryoshka_V1_Agent>(
+            message: try await self.getAgent(
                 request: request.message,
                 context: context
             ),
@@ -1245,6 +1627,88 @@ extension Matryoshka_V1_Admin {
             deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_VerifyAuditResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_VerifyAuditResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "AllowTPM" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > TPM enrolment: nodes admitted by the hash of their EK, with their PCR policy and labels;
+        /// > enrolling a node that failed continuous attestation again makes it trusted (it must attest
+        /// > again). One agent, with its trust state.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_AllowTPMRequest` message.
+        ///   - serializer: A serializer for `Matryoshka_V1_AllowTPMRequest` messages.
+        ///   - deserializer: A deserializer for `Matryoshka_V1_TPMEnrolment` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func allowTPM<Result>(
+            request: GRPCCore.ClientRequest<Matryoshka_V1_AllowTPMRequest>,
+            serializer: some GRPCCore.MessageSerializer<Matryoshka_V1_AllowTPMRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_TPMEnrolment>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_TPMEnrolment>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListTPMEnrolments" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_ListTPMEnrolmentsRequest` message.
+        ///   - serializer: A serializer for `Matryoshka_V1_ListTPMEnrolmentsRequest` messages.
+        ///   - deserializer: A deserializer for `Matryoshka_V1_ListTPMEnrolmentsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listTPMEnrolments<Result>(
+            request: GRPCCore.ClientRequest<Matryoshka_V1_ListTPMEnrolmentsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Matryoshka_V1_ListTPMEnrolmentsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_ListTPMEnrolmentsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_ListTPMEnrolmentsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RemoveTPM" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_RemoveTPMRequest` message.
+        ///   - serializer: A serializer for `Matryoshka_V1_RemoveTPMRequest` messages.
+        ///   - deserializer: A deserializer for `Matryoshka_V1_RemoveTPMResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func removeTPM<Result>(
+            request: GRPCCore.ClientRequest<Matryoshka_V1_RemoveTPMRequest>,
+            serializer: some GRPCCore.MessageSerializer<Matryoshka_V1_RemoveTPMRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_RemoveTPMResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_RemoveTPMResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetAgent" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_GetAgentRequest` message.
+        ///   - serializer: A serializer for `Matryoshka_V1_GetAgentRequest` messages.
+        ///   - deserializer: A deserializer for `Matryoshka_V1_Agent` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getAgent<Result>(
+            request: GRPCCore.ClientRequest<Matryoshka_V1_GetAgentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Matryoshka_V1_GetAgentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_Agent>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_Agent>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1574,6 +2038,132 @@ extension Matryoshka_V1_Admin {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "AllowTPM" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > TPM enrolment: nodes admitted by the hash of their EK, with their PCR policy and labels;
+        /// > enrolling a node that failed continuous attestation again makes it trusted (it must attest
+        /// > again). One agent, with its trust state.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_AllowTPMRequest` message.
+        ///   - serializer: A serializer for `Matryoshka_V1_AllowTPMRequest` messages.
+        ///   - deserializer: A deserializer for `Matryoshka_V1_TPMEnrolment` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func allowTPM<Result>(
+            request: GRPCCore.ClientRequest<Matryoshka_V1_AllowTPMRequest>,
+            serializer: some GRPCCore.MessageSerializer<Matryoshka_V1_AllowTPMRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_TPMEnrolment>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_TPMEnrolment>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Matryoshka_V1_Admin.Method.AllowTPM.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ListTPMEnrolments" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_ListTPMEnrolmentsRequest` message.
+        ///   - serializer: A serializer for `Matryoshka_V1_ListTPMEnrolmentsRequest` messages.
+        ///   - deserializer: A deserializer for `Matryoshka_V1_ListTPMEnrolmentsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func listTPMEnrolments<Result>(
+            request: GRPCCore.ClientRequest<Matryoshka_V1_ListTPMEnrolmentsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Matryoshka_V1_ListTPMEnrolmentsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_ListTPMEnrolmentsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_ListTPMEnrolmentsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Matryoshka_V1_Admin.Method.ListTPMEnrolments.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "RemoveTPM" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_RemoveTPMRequest` message.
+        ///   - serializer: A serializer for `Matryoshka_V1_RemoveTPMRequest` messages.
+        ///   - deserializer: A deserializer for `Matryoshka_V1_RemoveTPMResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func removeTPM<Result>(
+            request: GRPCCore.ClientRequest<Matryoshka_V1_RemoveTPMRequest>,
+            serializer: some GRPCCore.MessageSerializer<Matryoshka_V1_RemoveTPMRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_RemoveTPMResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_RemoveTPMResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Matryoshka_V1_Admin.Method.RemoveTPM.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "GetAgent" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_GetAgentRequest` message.
+        ///   - serializer: A serializer for `Matryoshka_V1_GetAgentRequest` messages.
+        ///   - deserializer: A deserializer for `Matryoshka_V1_Agent` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getAgent<Result>(
+            request: GRPCCore.ClientRequest<Matryoshka_V1_GetAgentRequest>,
+            serializer: some GRPCCore.MessageSerializer<Matryoshka_V1_GetAgentRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_Agent>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_Agent>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Matryoshka_V1_Admin.Method.GetAgent.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1832,6 +2422,112 @@ extension Matryoshka_V1_Admin.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_VerifyAuditRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_VerifyAuditResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AllowTPM" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > TPM enrolment: nodes admitted by the hash of their EK, with their PCR policy and labels;
+    /// > enrolling a node that failed continuous attestation again makes it trusted (it must attest
+    /// > again). One agent, with its trust state.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Matryoshka_V1_AllowTPMRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func allowTPM<Result>(
+        request: GRPCCore.ClientRequest<Matryoshka_V1_AllowTPMRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_TPMEnrolment>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.allowTPM(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_AllowTPMRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_TPMEnrolment>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListTPMEnrolments" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Matryoshka_V1_ListTPMEnrolmentsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listTPMEnrolments<Result>(
+        request: GRPCCore.ClientRequest<Matryoshka_V1_ListTPMEnrolmentsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_ListTPMEnrolmentsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listTPMEnrolments(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_ListTPMEnrolmentsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_ListTPMEnrolmentsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RemoveTPM" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Matryoshka_V1_RemoveTPMRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func removeTPM<Result>(
+        request: GRPCCore.ClientRequest<Matryoshka_V1_RemoveTPMRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_RemoveTPMResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.removeTPM(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_RemoveTPMRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_RemoveTPMResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetAgent" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Matryoshka_V1_GetAgentRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getAgent<Result>(
+        request: GRPCCore.ClientRequest<Matryoshka_V1_GetAgentRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_Agent>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getAgent(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_GetAgentRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_Agent>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2132,6 +2828,128 @@ extension Matryoshka_V1_Admin.ClientProtocol {
             metadata: metadata
         )
         return try await self.verifyAudit(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "AllowTPM" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > TPM enrolment: nodes admitted by the hash of their EK, with their PCR policy and labels;
+    /// > enrolling a node that failed continuous attestation again makes it trusted (it must attest
+    /// > again). One agent, with its trust state.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func allowTPM<Result>(
+        _ message: Matryoshka_V1_AllowTPMRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_TPMEnrolment>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Matryoshka_V1_AllowTPMRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.allowTPM(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListTPMEnrolments" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func listTPMEnrolments<Result>(
+        _ message: Matryoshka_V1_ListTPMEnrolmentsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_ListTPMEnrolmentsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Matryoshka_V1_ListTPMEnrolmentsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listTPMEnrolments(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RemoveTPM" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func removeTPM<Result>(
+        _ message: Matryoshka_V1_RemoveTPMRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_RemoveTPMResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Matryoshka_V1_RemoveTPMRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.removeTPM(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetAgent" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getAgent<Result>(
+        _ message: Matryoshka_V1_GetAgentRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_Agent>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Matryoshka_V1_GetAgentRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getAgent(
             request: request,
             options: options,
             onResponse: handleResponse

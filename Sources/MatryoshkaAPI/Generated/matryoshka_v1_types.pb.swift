@@ -136,6 +136,12 @@ public nonisolated struct Matryoshka_V1_Agent: Sendable {
 
   public var evicted: Bool = false
 
+  /// Why the agent is untrusted (it failed continuous attestation); empty when it is not.
+  public var untrustedReason: String = String()
+
+  /// Whether it may attest again with its method (TPM: yes; join token: no).
+  public var canReattest: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -379,7 +385,7 @@ nonisolated extension Matryoshka_V1_Bundle: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Matryoshka_V1_Agent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Agent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}spiffe_id\0\u{3}attestation_type\0\u{1}selectors\0\u{3}serial_number\0\u{3}expires_at\0\u{3}created_at\0\u{3}last_attested_at\0\u{1}evicted\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}spiffe_id\0\u{3}attestation_type\0\u{1}selectors\0\u{3}serial_number\0\u{3}expires_at\0\u{3}created_at\0\u{3}last_attested_at\0\u{1}evicted\0\u{3}untrusted_reason\0\u{3}can_reattest\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -395,6 +401,8 @@ nonisolated extension Matryoshka_V1_Agent: SwiftProtobuf.Message, SwiftProtobuf.
       case 6: try { try decoder.decodeSingularInt64Field(value: &self.createdAt) }()
       case 7: try { try decoder.decodeSingularInt64Field(value: &self.lastAttestedAt) }()
       case 8: try { try decoder.decodeSingularBoolField(value: &self.evicted) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.untrustedReason) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.canReattest) }()
       default: break
       }
     }
@@ -425,6 +433,12 @@ nonisolated extension Matryoshka_V1_Agent: SwiftProtobuf.Message, SwiftProtobuf.
     if self.evicted != false {
       try visitor.visitSingularBoolField(value: self.evicted, fieldNumber: 8)
     }
+    if !self.untrustedReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.untrustedReason, fieldNumber: 9)
+    }
+    if self.canReattest != false {
+      try visitor.visitSingularBoolField(value: self.canReattest, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -437,6 +451,8 @@ nonisolated extension Matryoshka_V1_Agent: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.createdAt != rhs.createdAt {return false}
     if lhs.lastAttestedAt != rhs.lastAttestedAt {return false}
     if lhs.evicted != rhs.evicted {return false}
+    if lhs.untrustedReason != rhs.untrustedReason {return false}
+    if lhs.canReattest != rhs.canReattest {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -219,6 +219,8 @@ extension AgentRecord {
             $0.createdAt = Int64(createdAt.timeIntervalSince1970)
             $0.lastAttestedAt = Int64(lastAttestedAt.timeIntervalSince1970)
             $0.evicted = evicted
+            $0.untrustedReason = untrustedReason ?? ""
+            $0.canReattest = canReattest
         }
     }
 }
