@@ -32,7 +32,7 @@ struct RevocationTests {
             try await deployment.createEntry(spiffeID: runner, parentID: pod, ["--nested"])
             try await deployment.createEntry(spiffeID: deployment.id("/ci/runner/task/*"), parentID: runner)
             try await deployment.waitForSVIDs([pod], agent: node)
-            let podAgent = try await Self.startNestedAgent("pod", parent: node, deployment)
+            let podAgent = try await deployment.startNestedAgent("pod", parent: node)
             try await deployment.waitForSVIDs([app, runner], agent: podAgent)
             let server = await deployment.serverAddress
             let base = await deployment.httpBaseURL
@@ -43,7 +43,7 @@ struct RevocationTests {
             expectSuccess(fetched)
             let target = try Certificates.read(old + "/svid.pem").first.flatMap { try? X509SVID.spiffeID(of: $0).description } ?? ""
             #expect([app, runner].contains(target), "\(fetched)")
-            let oldSerial = try Self.serial(old + "/svid.pem")
+            let oldSerial = try Certificates.leafSerial(old + "/svid.pem")
             let jwt = try await deployment.workload(["jwt", "fetch", "--audience", "db", "--spiffe-id", target], agent: podAgent)
             expectSuccess(jwt)
             expectSuccess(try await deployment.workload(["jwt", "validate", "--audience", "db", jwt.output], agent: node))
@@ -55,9 +55,9 @@ struct RevocationTests {
                 "--", deployment.binary, "svid", "fetch", "--write", taskDirectory,
             ])
             expectSuccess(exec)
-            let taskSerial = try Self.serial(taskDirectory + "/svid.pem")
+            let taskSerial = try Certificates.leafSerial(taskDirectory + "/svid.pem")
             try await eventually("the exec'd task's serial in the CRL", timeout: .seconds(10)) {
-                try await Self.crls(base).contains { crl in crl.entries.contains { $0.serialNumber.hexString == taskSerial } } ? true : nil
+                try await HTTP.crls(base).contains { crl in crl.entries.contains { $0.serialNumber.hexString == taskSerial } } ? true : nil
             }
 
             // A workload's X.509 stream on the nested agent, open across the revocation.
@@ -89,13 +89,13 @@ struct RevocationTests {
             await stream.stop()
 
             // (b) openssl refuses the old SVID with the CRL from GET /crl; so does svid verify.
-            let crlPEM = try await Self.get(base + "/crl?format=pem")
+            let crlPEM = try await HTTP.get(base + "/crl?format=pem")
             let crlPath = try deployment.directory.write("crl.pem", String(decoding: crlPEM, as: UTF8.self))
             if let openssl = Tools.openssl {
                 let refused = try await deployment.run(openssl, ["verify", "-crl_check", "-CRLfile", crlPath, "-CAfile", old + "/bundle.pem", old + "/svid.pem"])
                 #expect(!refused.succeeded && (refused.stdout + refused.stderr).contains("certificate revoked"), "\(refused)")
                 let der = deployment.directory.file("crl.der")
-                try Data(try await Self.get(base + "/crl")).write(to: URL(fileURLWithPath: der))
+                try Data(try await HTTP.get(base + "/crl")).write(to: URL(fileURLWithPath: der))
                 let text = try await deployment.run(openssl, ["crl", "-inform", "DER", "-in", der, "-noout", "-text"])
                 expectSuccess(text)
                 #expect(text.stdout.contains("X509v3 CRL Number"), "\(text)")
@@ -120,8 +120,8 @@ struct RevocationTests {
             }
             let new = deployment.directory.file("new")
             expectSuccess(try await deployment.workload(["svid", "fetch", "--write", new], agent: podAgent))
-            #expect(try Self.serial(new + "/svid.pem") == fresh)
-            let currentCRL = try deployment.directory.write("crl-now.pem", String(decoding: try await Self.get(base + "/crl?format=pem"), as: UTF8.self))
+            #expect(try Certificates.leafSerial(new + "/svid.pem") == fresh)
+            let currentCRL = try deployment.directory.write("crl-now.pem", String(decoding: try await HTTP.get(base + "/crl?format=pem"), as: UTF8.self))
             if let openssl = Tools.openssl {
                 let accepted = try await deployment.run(openssl, ["verify", "-crl_check", "-CRLfile", currentCRL, "-CAfile", new + "/bundle.pem", new + "/svid.pem"])
                 expectSuccess(accepted)
@@ -139,7 +139,7 @@ struct RevocationTests {
             try await deployment.createEntry(spiffeID: runner, parentID: pod, ["--nested"])
             try await deployment.createEntry(spiffeID: deployment.id("/ci/runner/task/*"), parentID: runner)
             try await deployment.waitForSVIDs([pod], agent: node)
-            let podAgent = try await Self.startNestedAgent("pod", parent: node, deployment)
+            let podAgent = try await deployment.startNestedAgent("pod", parent: node)
             try await deployment.waitForSVIDs([runner], agent: podAgent)
 
             // The child fetches its SVID, waits for the signal, and fetches again.
@@ -155,7 +155,7 @@ struct RevocationTests {
                 "--", "/bin/sh", "-c", script, deployment.binary, work,
             ])
             try await exec.waitFor(file: work + "/first/svid.pem", timeout: .seconds(30))
-            let childSerial = try Self.serial(work + "/first/svid.pem")
+            let childSerial = try Certificates.leafSerial(work + "/first/svid.pem")
 
             let revoke = try await deployment.admin(["revoke", "--spiffe-id", runner, "--subtree", "--json"])
             expectSuccess(revoke)
@@ -184,39 +184,6 @@ struct RevocationTests {
             expectSuccess(nothing)
             #expect(try nothing.json(RevokeReport.self).revoked == 0)
         }
-    }
-
-    // MARK: Helpers
-
-    /// Starts a nested agent taking its identity from `parent`'s Workload API, serving processes
-    /// that are not its descendants too (the test's CLI commands).
-    static func startNestedAgent(_ name: String, parent: AgentHandle, _ deployment: Deployment) async throws -> AgentHandle {
-        let socket = deployment.directory.file("\(name).sock")
-        let process = try await deployment.launch(name, [
-            "agent", "run", "--parent-socket", parent.socketURI, "--socket", socket, "--server", await deployment.serverAddress,
-            "--data-dir", deployment.directory.file(name), "--allow-non-descendants",
-        ])
-        let ready = try await process.waitFor(line: "agent ready", timeout: .seconds(60))
-        let agentID = Deployment.value(of: "agent_id", in: ready) ?? ""
-        return AgentHandle(name: name, process: process, socket: socket, dataDirectory: deployment.directory.file(name), agentID: agentID)
-    }
-
-    static func serial(_ pemPath: String) throws -> String {
-        guard let leaf = try Certificates.read(pemPath).first else { throw TestProcessError(description: "no certificate in \(pemPath)") }
-        return leaf.serialNumber.hexString
-    }
-
-    static func get(_ url: String) async throws -> [UInt8] {
-        guard let target = URL(string: url) else { throw TestProcessError(description: "bad URL \(url)") }
-        let (data, response) = try await URLSession.shared.data(from: target)
-        guard let http = response as? HTTPURLResponse, http.statusCode == 200 else {
-            throw TestProcessError(description: "GET \(url): \(response)")
-        }
-        return Array(data)
-    }
-
-    static func crls(_ base: String) async throws -> [CertificateRevocationList] {
-        try CertificateRevocationList.parseAll(try await get(base + "/crl?format=pem"))
     }
 }
 

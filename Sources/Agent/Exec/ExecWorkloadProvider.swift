@@ -77,6 +77,9 @@ struct ExecWorkloadProvider: WorkloadIdentityProvider {
     func jwtSVIDs(for caller: CallerCredentials, audience: [String], spiffeID: String?) async throws -> [JWTSVIDMaterial] {
         try await admit(caller)
         if let spiffeID, spiffeID != svid.spiffeID.description {
+            logger.warning("refused the exec'd child a JWT-SVID for another identity", metadata: [
+                "pid": "\(caller.pid)", "holds": "\(svid.spiffeID)", "asked_for": "\(spiffeID)",
+            ])
             throw WorkloadAPIError.noIdentity(detail: "this child holds \(svid.spiffeID), not \(spiffeID)")
         }
         do {

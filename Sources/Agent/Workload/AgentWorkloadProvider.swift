@@ -90,6 +90,9 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
         if let spiffeID {
             entries = entries.filter { $0.spiffeID.description == spiffeID }
             guard !entries.isEmpty else {
+                logger.warning("refused a JWT-SVID for an identity the workload is not entitled to", metadata: [
+                    "pid": "\(caller.pid)", "uid": "\(caller.uid)", "spiffe_id": "\(spiffeID)",
+                ])
                 throw WorkloadAPIError.noIdentity(detail: "this workload is not entitled to \(spiffeID)")
             }
         }

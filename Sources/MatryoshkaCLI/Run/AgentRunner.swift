@@ -93,6 +93,10 @@ public enum AgentRunner {
         let report = try await WorkloadOperations.fetchX509(socket: parent, writeDirectory: nil)
         guard let first = report.svids.first(where: { options.spiffeID == nil || $0.spiffeID == options.spiffeID }),
               let id = try? SPIFFEID(first.spiffeID) else {
+            if let wanted = options.spiffeID, !report.svids.isEmpty {
+                let served = report.svids.map(\.spiffeID).joined(separator: ", ")
+                throw CLIError("the parent Workload API at \(parent) does not serve \(wanted) to this process (it serves \(served))")
+            }
             throw CLIError("the parent Workload API at \(parent) served no SVID")
         }
         return id.trustDomain
