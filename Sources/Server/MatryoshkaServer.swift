@@ -123,7 +123,15 @@ public actor MatryoshkaServer {
         revocation: Revocation, issuer: Issuer, tlsIdentity: SVIDCertificateReloader, serverKey: SigningKey, sealer: AuditSealer?
     ) async throws {
         try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { try await nodeServer.serve() }
+            group.addTask {
+                do {
+                    try await nodeServer.serve()
+                } catch {
+                    // Stopping: the transport may report the cancellation as its own error.
+                    if Task.isCancelled { return }
+                    throw error
+                }
+            }
             group.addTask {
                 do {
                     try await adminServer.run()
