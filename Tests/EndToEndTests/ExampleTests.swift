@@ -28,4 +28,22 @@ struct ExampleTests {
         #expect(result.output.contains("certificate revoked"), "\(result)")
         #expect(output.contains("this child's SVID was revoked"), "\(output)")
     }
+
+    @Test("examples/resource-service: a task reads with its X509-SVID and a JWT-SVID, another workload is refused, the access log carries lineage",
+          .enabled(if: Tools.find("curl") != nil && Tools.find("python3") != nil))
+    func resourceService() async throws {
+        let script = Self.exampleDirectory.appendingPathComponent("resource-service/run.sh").path
+        var environment = ProcessInfo.processInfo.environment
+        environment["MATRYOSHKA"] = try Binary.require()
+        environment.removeValue(forKey: "SPIFFE_ENDPOINT_SOCKET")
+        environment.removeValue(forKey: "MATRYOSHKA_ADMIN_SOCKET")
+        let result = try await ExternalCommand.run("/bin/bash", [script], environment: environment, timeout: .seconds(180))
+        #expect(result.succeeded, "\(result)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("allow /records/42") && $0.contains("x509 spiffe://example.org/ci/runner/task/7") }, "\(result)")
+        #expect(lines.contains { $0.hasPrefix("allow /records/43") && $0.contains("jwt  spiffe://example.org/ci/runner/task/7") }, "\(result)")
+        #expect(lines.contains { $0.hasPrefix("deny  /records/42") && $0.contains("spiffe://example.org/records") }, "\(result)")
+        #expect(lines.filter { $0.contains("lineage:") && $0.contains("spiffe://example.org/ci/runner > spiffe://example.org/ci/runner/task/7") }.count == 2,
+                "\(result)")
+    }
 }

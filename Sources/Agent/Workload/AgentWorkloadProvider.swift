@@ -35,9 +35,15 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
                 try? await Task.sleep(until: deadline)
                 wakeUp.yield()
             }
+            let fullSetDeadline = ContinuousClock.now.advanced(by: .seconds(2))
+            let fullSetTimer = Task {
+                guard (try? await Task.sleep(until: fullSetDeadline)) != nil else { return }
+                wakeUp.yield()
+            }
             defer {
                 forward.cancel()
                 timer.cancel()
+                fullSetTimer.cancel()
             }
             wakeUp.yield()
             var last: X509SVIDSet?
@@ -49,6 +55,13 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
                     return
                 }
                 let svids = await cache.svids(for: entries)
+                // The first answer waits a moment for every SVID the workload is entitled to, so
+                // its default identity is the right one, not whichever was minted first.
+                if last == nil, !svids.isEmpty, svids.count < entries.filter({ !$0.isWildcard }).count,
+                    ContinuousClock.now < fullSetDeadline
+                {
+                    continue
+                }
                 if svids.isEmpty, let revoked = await Self.firstRevoked(served, cache: cache) {
                     // Every SVID it held is gone and one was revoked: stop at once rather than
                     // leave the workload with a revoked identity until a new one is minted.

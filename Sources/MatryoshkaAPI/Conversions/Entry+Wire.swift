@@ -16,7 +16,9 @@ extension RegistrationEntry {
             $0.audiences = audiences
             $0.nested = nested
             $0.revision = revision
-            $0.createdAt = Int64(createdAt.timeIntervalSince1970)
+            // Milliseconds: entries created within the same second keep their order (the
+            // oldest entry a workload matches is its default identity).
+            $0.createdAt = Int64((createdAt.timeIntervalSince1970 * 1000).rounded())
         }
     }
 
@@ -51,7 +53,7 @@ extension RegistrationEntry {
             audiences: wire.audiences,
             nested: wire.nested,
             revision: wire.revision,
-            createdAt: Date(timeIntervalSince1970: TimeInterval(wire.createdAt)))
+            createdAt: Date(timeIntervalSince1970: TimeInterval(wire.createdAt) / 1000))
     }
 }
 

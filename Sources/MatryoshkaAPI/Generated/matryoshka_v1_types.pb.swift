@@ -67,6 +67,7 @@ public nonisolated struct Matryoshka_V1_Entry: Sendable {
 
   public var revision: Int64 = 0
 
+  /// Milliseconds since 1970: the oldest entry a workload matches is its default identity.
   public var createdAt: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# "Which sub-task read this record?" end to end: a resource service that authenticates callers by
+# X509-SVID (mutual TLS) or JWT-SVID, authorizes them by SPIFFE ID pattern, and logs each access
+# with the caller's verified lineage.
+#
+#   server ── node agent ── CI runner ── build task (exec) ──HTTPS──▶ resource service
+#
+#   examples/resource-service/run.sh        (MATRYOSHKA=… to use a given binary; KEEP=1 keeps logs)
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+if [[ -z "${MATRYOSHKA:-}" ]]; then
+    MATRYOSHKA="$(cd "$root" && swift build --show-bin-path)/matryoshka"
+    [[ -x "$MATRYOSHKA" ]] || (cd "$root" && swift build >/dev/null)
+fi
+M="$MATRYOSHKA"
+export MATRYOSHKA
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/resource-service.XXXXXX")"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    # A process that inherited SIGTERM ignored gets SIGKILL after 5 s.
+    for _ in $(seq 1 50); do
+        alive=0
+        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+        [[ $alive == 0 ]] && break
+        sleep 0.1
+    done
+    for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    if [[ "${KEEP:-}" == 1 ]]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+fail() { echo "resource-service example: $*" >&2; exit 1; }
+wait_for() {
+    local what="$1" seconds="$2"; shift 2
+    for _ in $(seq 1 $((seconds * 10))); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    fail "timed out waiting for $what (logs in $work; KEEP=1 keeps them)"
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+td=example.org
+uid="$(id -u)"
+node_port="$(free_port)"
+http_port="$(free_port)"
+service_port="$(free_port)"
+export MATRYOSHKA_SERVER="127.0.0.1:$node_port"
+export MATRYOSHKA_ADMIN_SOCKET="$work/server/admin.sock"
+export SPIFFE_ENDPOINT_SOCKET="unix://$work/node.sock"
+
+step "server, node agent"
+"$M" server run --data-dir "$work/server" --trust-domain "$td" --bind "127.0.0.1:$node_port" \
+    --http "127.0.0.1:$http_port" >"$work/server.log" 2>&1 &
+pids+=($!)
+wait_for "the server" 30 curl -sf "http://127.0.0.1:$http_port/ready"
+"$M" server bundle show >"$work/bundle.pem"
+token="$("$M" server token generate --spiffe-id "spiffe://$td/node")"
+# The service's entry comes first: it is the default identity for this user on the node.
+"$M" entry create --spiffe-id "spiffe://$td/records" --parent-id "spiffe://$td/node" \
+    --selector "unix:uid:$uid" --dns localhost >/dev/null
+"$M" entry create --spiffe-id "spiffe://$td/ci/runner" --parent-id "spiffe://$td/node" \
+    --selector "unix:uid:$uid" --nested --audience records >/dev/null
+"$M" entry create --spiffe-id "spiffe://$td/ci/runner/task/*" --parent-id "spiffe://$td/ci/runner" \
+    --selector "unix:uid:$uid" --audience records >/dev/null
+"$M" agent run --join-token "$token" --trust-bundle "$work/bundle.pem" \
+    --socket "$work/node.sock" --data-dir "$work/node" >"$work/node.log" 2>&1 &
+pids+=($!)
+wait_for "an SVID from the node agent" 30 "$M" svid fetch
+
+step "the resource service (spiffe://$td/records) on https://localhost:$service_port"
+python3 "$here/resource_service.py" --listen "127.0.0.1:$service_port" \
+    --allow "spiffe://$td/ci/runner/task/*" --audience records --access-log "$work/access.jsonl" \
+    --bundle-url "http://127.0.0.1:$http_port/bundle" \
+    >"$work/service.log" 2>&1 &
+pids+=($!)
+wait_for "the resource service" 30 grep -q serving "$work/service.log"
+
+step "build task 7 reads record 42 with its X509-SVID (mutual TLS) and with a JWT-SVID"
+cat >"$work/task.sh" <<TASK
+#!/usr/bin/env bash
+set -euo pipefail
+"$M" svid fetch --write "$work/task" >/dev/null
+curl -sS --fail-with-body --cert "$work/task/svid.pem" --key "$work/task/svid_key.pem" \
+    --cacert "$work/task/bundle.pem" "https://localhost:$service_port/records/42"; echo
+token="\$("$M" jwt fetch --audience records)"
+curl -sS --fail-with-body --cacert "$work/task/bundle.pem" -H "Authorization: Bearer \$token" \
+    "https://localhost:$service_port/records/43"; echo
+TASK
+chmod +x "$work/task.sh"
+"$M" exec --parent-id "spiffe://$td/ci/runner" --spiffe-id "spiffe://$td/ci/runner/task/7" -- "$work/task.sh"
+
+step "a workload that is not a build task is refused"
+"$M" svid fetch --write "$work/other" >/dev/null
+status="$(curl -s -o /dev/null -w '%{http_code}' --cert "$work/other/svid.pem" --key "$work/other/svid_key.pem" \
+    --cacert "$work/other/bundle.pem" "https://localhost:$service_port/records/42")"
+echo "HTTP $status"
+[[ "$status" == 403 ]] || fail "expected 403, got $status"
+
+step "the access log: who read what, under which layers"
+python3 - "$work/access.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1]):
+    record = json.loads(line)
+    layers = record.get("lineage") or []
+    chain = " > ".join(layer.get("spiffe_id", "?") if isinstance(layer, dict) else str(layer) for layer in layers)
+    print(f'{record["decision"]:5} {record["resource"]:12} {record["credential"] or "-":4} {record["caller"]}')
+    print(f'      lineage: {chain or "-"}{"  (" + record["reason"] + ")" if record.get("reason") else ""}')
+PY
