@@ -26,10 +26,10 @@ public struct ServerConfig: Sendable {
     /// An upstream CA (certificate and key PEM files, and the bundle of its roots) that signs this
     /// server's CAs; when nil the server is its own root.
     public var upstreamCA: UpstreamCA?
-
-    public struct UpstreamCA: Sendable, Hashable {
     /// TPM node attestation: PCRs to quote, EK CA bundle, enrolled nodes.
     public var tpm = TPMSettings()
+
+    public struct UpstreamCA: Sendable, Hashable {
         public var certificatePath: String
         public var keyPath: String
         /// PEM of the trust anchors; defaults to the upstream certificate itself.
@@ -84,9 +84,9 @@ public struct ServerConfig: Sendable {
         guard defaultX509SVIDTTL < caTTL, agentSVIDTTL < caTTL else {
             throw ConfigError("the CA TTL (\(DurationText.format(caTTL))) must be longer than the SVID TTLs; SVIDs never outlive their CA")
         }
+        try tpm.validate()
     }
 }
-        try tpm.validate()
 
 /// A configuration problem, reported before anything starts.
 public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {

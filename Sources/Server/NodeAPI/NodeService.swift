@@ -57,11 +57,11 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
             try? await store.appendAudit(AuditEvent(kind: "node.attest.failed", actor: context.remotePeer, subject: parameters.type, details: ["reason": error.message]))
             throw RPCError(code: .permissionDenied, message: "node attestation failed: \(error.message)")
         }
-        if let existing = try? await store.agent(id: result.agentID), !existing.evicted, !existing.canReattest {
-            throw RPCError(code: .permissionDenied, message: "\(result.agentID) is already attested and its attestation method does not allow re-attestation")
         if let existing = try? await store.agent(id: result.agentID), let untrusted = existing.untrustedReason {
             try await refuseUntrusted(existing, reason: untrusted, type: parameters.type, peer: context.remotePeer)
         }
+        if let existing = try? await store.agent(id: result.agentID), !existing.evicted, !existing.canReattest {
+            throw RPCError(code: .permissionDenied, message: "\(result.agentID) is already attested and its attestation method does not allow re-attestation")
         }
         let chain: [Certificate]
         do {
