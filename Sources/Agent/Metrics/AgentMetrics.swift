@@ -33,7 +33,7 @@ public struct AgentMetrics: Sendable {
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         func name(_ metric: String, _ help: String) -> MetricNameDescriptor {
-            MetricNameDescriptor(namespace: "matryoshka", subsystem: "agent", metricName: metric, helpText: help)
+            MetricNameDescriptor(namespace: "matryoshka", subsystem: "agent", metricName: metric, unitName: "", helpText: help)
         }
         cachedSVIDs = registry.makeGauge(descriptor: name("cached_svids", "X509-SVIDs the agent holds for its workloads."))
         serverConnected = registry.makeGauge(descriptor: name("server_connected", "1 while the agent is connected to the server, else 0."))

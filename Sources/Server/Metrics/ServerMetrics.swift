@@ -46,7 +46,7 @@ public struct ServerMetrics: Sendable {
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         func name(_ metric: String, _ help: String) -> MetricNameDescriptor {
-            MetricNameDescriptor(namespace: "matryoshka", subsystem: "server", metricName: metric, helpText: help)
+            MetricNameDescriptor(namespace: "matryoshka", subsystem: "server", metricName: metric, unitName: "", helpText: help)
         }
         let issuedName = name("svids_issued_total", "SVIDs signed, by kind (x509, jwt, agent).")
         let latencyName = name("svid_issuance_duration_seconds", "Time to authorize, sign and record one SVID, by kind.")
