@@ -204,7 +204,7 @@ let package = Package(
         .testTarget(name: "AuthorityTests", dependencies: ["Authority", "SPIFFE"]),
         .testTarget(name: "MatryoshkaCLITests", dependencies: ["MatryoshkaCLI", "SPIFFE", "Authority", "TestSupport"], exclude: ["python"]),
         .testTarget(name: "WorkloadAPITests", dependencies: [
-            "WorkloadAPI", "SPIFFE", "Authority",
+            "WorkloadAPI", "SPIFFE", "Authority", "TestSupport",
             .product(name: "X509", package: "swift-certificates"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -213,7 +213,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "LocalSocketTests", dependencies: [
-            "LocalSocket",
+            "LocalSocket", "TestSupport",
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             .product(name: "Logging", package: "swift-log"),

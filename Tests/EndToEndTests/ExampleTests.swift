@@ -11,15 +11,21 @@ struct ExampleTests {
             .appendingPathComponent("examples")
     }
 
-    @Test("examples/russian-doll: node → pod → runner → exec'd tasks; lineage shown and verified; revoking the runner refuses its tasks",
-          .enabled(if: Tools.find("curl") != nil && Tools.openssl != nil))
-    func russianDoll() async throws {
-        let script = Self.exampleDirectory.appendingPathComponent("russian-doll/run.sh").path
+    /// Runs `examples/NAME/run.sh` as a user would, against the binary under test, in a clean
+    /// environment (no agent socket or admin socket of the caller's).
+    static func run(_ name: String) async throws -> CommandOutput {
+        let script = exampleDirectory.appendingPathComponent("\(name)/run.sh").path
         var environment = ProcessInfo.processInfo.environment
         environment["MATRYOSHKA"] = try Binary.require()
         environment.removeValue(forKey: "SPIFFE_ENDPOINT_SOCKET")
         environment.removeValue(forKey: "MATRYOSHKA_ADMIN_SOCKET")
-        let result = try await ExternalCommand.run("/bin/bash", [script], environment: environment, timeout: .seconds(180))
+        return try await ExternalCommand.run("/bin/bash", [script], environment: environment, timeout: .seconds(180))
+    }
+
+    @Test("examples/russian-doll: node → pod → runner → exec'd tasks; lineage shown and verified; revoking the runner refuses its tasks",
+          .enabled(if: Tools.find("curl") != nil && Tools.openssl != nil))
+    func russianDoll() async throws {
+        let result = try await Self.run("russian-doll")
         #expect(result.succeeded, "\(result)")
         let output = result.stdout
         #expect(output.contains("lineage verified: 4 hops"), "\(output)")
@@ -32,12 +38,7 @@ struct ExampleTests {
     @Test("examples/resource-service: a task reads with its X509-SVID and a JWT-SVID, another workload is refused, the access log carries lineage",
           .enabled(if: Tools.find("curl") != nil && Tools.find("python3") != nil))
     func resourceService() async throws {
-        let script = Self.exampleDirectory.appendingPathComponent("resource-service/run.sh").path
-        var environment = ProcessInfo.processInfo.environment
-        environment["MATRYOSHKA"] = try Binary.require()
-        environment.removeValue(forKey: "SPIFFE_ENDPOINT_SOCKET")
-        environment.removeValue(forKey: "MATRYOSHKA_ADMIN_SOCKET")
-        let result = try await ExternalCommand.run("/bin/bash", [script], environment: environment, timeout: .seconds(180))
+        let result = try await Self.run("resource-service")
         #expect(result.succeeded, "\(result)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.contains { $0.hasPrefix("allow /records/42") && $0.contains("x509 spiffe://example.org/ci/runner/task/7") }, "\(result)")

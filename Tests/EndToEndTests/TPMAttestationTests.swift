@@ -73,7 +73,7 @@ struct TPMAttestationTests {
                 try await tpm.tool("tpm2_pcrextend", ["16:sha256=" + String(repeating: "ab", count: 32)])
                 let base = await deployment.httpBaseURL
                 try await eventually("node and workload SVIDs in the CRL", timeout: .seconds(30), interval: .milliseconds(200)) {
-                    let pem = String(decoding: try await TPMTestHTTP.get(base + "/crl?format=pem"), as: UTF8.self)
+                    let pem = String(decoding: try await HTTP.get(base + "/crl?format=pem"), as: UTF8.self)
                     let revoked = try Self.revokedSerials(pem)
                     return revoked.isSuperset(of: [workloadSerial, nodeSerial]) ? true : nil
                 }
@@ -84,7 +84,7 @@ struct TPMAttestationTests {
                 await watch.stop()
 
                 // Offline: svid verify with the server's CRL refuses the workload SVID.
-                let crl = try deployment.directory.write("crl.pem", String(decoding: try await TPMTestHTTP.get(base + "/crl?format=pem"), as: UTF8.self))
+                let crl = try deployment.directory.write("crl.pem", String(decoding: try await HTTP.get(base + "/crl?format=pem"), as: UTF8.self))
                 let verify = try await deployment.cli(["svid", "verify", "--bundle", deployment.bundlePath, "--crl", crl, svidDirectory + "/svid.pem"])
                 #expect(!verify.succeeded && verify.stderr.contains("revoked"), "\(verify)")
 
@@ -209,17 +209,6 @@ enum CertificateRevocationListPEM {
             guard tag == expected else { throw TestProcessError(description: "DER tag \(tag), expected \(expected)") }
             return DERCursor(value)
         }
-    }
-}
-
-enum TPMTestHTTP {
-    static func get(_ url: String) async throws -> [UInt8] {
-        guard let target = URL(string: url) else { throw TestProcessError(description: "bad URL \(url)") }
-        let (data, response) = try await URLSession.shared.data(from: target)
-        guard let http = response as? HTTPURLResponse, http.statusCode == 200 else {
-            throw TestProcessError(description: "GET \(url): \(response)")
-        }
-        return Array(data)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import LocalSocket
+import TestSupport
 import Testing
 
 @Suite("LocalSocketServer: the socket file and the server's lifecycle")

@@ -121,6 +121,42 @@ public enum ExternalCommand {
         return result.stdout
     }
 
+    /// Runs a short command synchronously and returns its output, or nil if it could not start.
+    /// Only for checks made while tests are being set up (a trait's condition, a static
+    /// property): it blocks the calling thread.
+    public static func runBeforeTests(_ executable: String, _ arguments: [String]) -> CommandOutput? {
+        guard let path = try? resolve(executable) else { return nil }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("command-\(UUID().uuidString)")
+        guard (try? FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)) != nil else { return nil }
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let outURL = scratch.appendingPathComponent("stdout")
+        let errURL = scratch.appendingPathComponent("stderr")
+        guard FileManager.default.createFile(atPath: outURL.path, contents: nil),
+              FileManager.default.createFile(atPath: errURL.path, contents: nil),
+              let outHandle = try? FileHandle(forWritingTo: outURL),
+              let errHandle = try? FileHandle(forWritingTo: errURL)
+        else { return nil }
+        defer {
+            try? outHandle.close()
+            try? errHandle.close()
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = outHandle
+        process.standardError = errHandle
+        guard (try? process.run()) != nil else { return nil }
+        process.waitUntilExit()
+        return CommandOutput(
+            command: ([executable] + arguments).joined(separator: " "),
+            status: process.terminationStatus,
+            signaled: process.terminationReason == .uncaughtSignal,
+            timedOut: false,
+            stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+    }
+
     /// An absolute path, or the first match on PATH.
     public static func resolve(_ executable: String) throws -> String {
         if executable.contains("/") { return executable }

@@ -50,6 +50,7 @@ extension Deployment {
 }
 
 enum HTTP {
+    /// GET `url`; the body, or an error for any status but 200.
     static func get(_ url: String) async throws -> [UInt8] {
         guard let target = URL(string: url) else { throw TestProcessError(description: "bad URL \(url)") }
         let (data, response) = try await URLSession.shared.data(from: target)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// The Python helper scripts in `Tests/EndToEndTests/python/` and what they need.
 enum Python {
@@ -6,7 +7,8 @@ enum Python {
     /// that would add its start-up to every run).
     static let interpreter: String? = {
         guard let python3 = Tools.find("python3") else { return nil }
-        let resolved = run(python3, ["-c", "import sys; print(sys.executable)"])?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let result = ExternalCommand.runBeforeTests(python3, ["-c", "import sys; print(sys.executable)"])
+        let resolved = result.flatMap { $0.succeeded ? $0.stdout.trimmingCharacters(in: .whitespacesAndNewlines) : nil }
         guard let resolved, FileManager.default.isExecutableFile(atPath: resolved) else { return python3 }
         return resolved
     }()
@@ -26,41 +28,13 @@ enum Python {
 
     private static func canImport(_ modules: String) -> Bool {
         guard let interpreter else { return false }
-        return run(interpreter, ["-c", "import \(modules)"]) != nil
-    }
-
-    /// Runs a short command synchronously (only while tests are being set up); its stdout, or
-    /// nil if it failed.
-    private static func run(_ executable: String, _ arguments: [String]) -> String? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            return nil
-        }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return process.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : nil
+        return ExternalCommand.runBeforeTests(interpreter, ["-c", "import \(modules)"])?.succeeded ?? false
     }
 }
 
 /// External tools on PATH.
 enum Tools {
-    static func find(_ name: String) -> String? {
-        if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for directory in path.split(separator: ":") {
-            let candidate = "\(directory)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
-    }
+    static func find(_ name: String) -> String? { ExternalCommand.find(name) }
 
     static let openssl = find("openssl")
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -6,23 +7,16 @@ import Glibc
 
 /// Runs a Python script with a bounded wait.
 enum PythonRunner {
-    struct Output: Sendable {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias Output = CommandOutput
 
     /// Whether `python3 -c 'import spiffe'` works (py-spiffe installed).
-    static let spiffeAvailable: Bool = {
-        guard let output = try? runBlocking(["-c", "import spiffe"], environment: [:], timeout: 60) else { return false }
-        return output.status == 0
-    }()
+    static let spiffeAvailable: Bool = ExternalCommand.runBeforeTests("python3", ["-c", "import spiffe"])?.succeeded ?? false
 
     /// The interpreter behind `python3` (pyenv's `python3` is a shell shim).
     static let interpreter: String? = {
-        guard let output = try? runBlocking(["-c", "import sys; print(sys.executable)"], environment: [:], timeout: 60),
-            output.status == 0
-        else { return nil }
+        guard let output = ExternalCommand.runBeforeTests("python3", ["-c", "import sys; print(sys.executable)"]), output.succeeded else {
+            return nil
+        }
         let path = output.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         return path.isEmpty ? nil : path
     }()
@@ -47,52 +41,12 @@ enum PythonRunner {
                 "--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search", interpreter,
             ] + arguments
         }
-        // The child is waited for on a Dispatch thread, never on the Swift concurrency pool: a
-        // blocked pool thread (there are only as many as cores) would starve the very server the
-        // child talks to.
-        return try await withCheckedThrowingContinuation { [command] continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try runBlocking(command: command, environment: environment, timeout: timeout) })
-            }
+        var merged = ProcessInfo.processInfo.environment
+        merged.merge(environment) { _, new in new }
+        let output = try await ExternalCommand.run("/usr/bin/env", command, environment: merged, timeout: .milliseconds(Int(timeout * 1000)))
+        if output.timedOut {
+            throw TestFailure("python3 \(arguments.joined(separator: " ")) did not finish within \(timeout) s; stderr: \(output.stderr)")
         }
-    }
-
-    private static func runBlocking(_ arguments: [String], environment: [String: String], timeout: Double) throws -> Output {
-        try runBlocking(command: ["python3"] + arguments, environment: environment, timeout: timeout)
-    }
-
-    private static func runBlocking(command: [String], environment: [String: String], timeout: Double) throws -> Output {
-        let arguments = command
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        var env = ProcessInfo.processInfo.environment
-        env.merge(environment) { _, new in new }
-        process.environment = env
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
-        try process.run()
-        // Drain both pipes while the process runs so a chatty child cannot block on a full pipe.
-        let group = DispatchGroup()
-        nonisolated(unsafe) var out = Data()
-        nonisolated(unsafe) var err = Data()
-        DispatchQueue.global().async(group: group) { out = stdout.fileHandleForReading.readDataToEndOfFile() }
-        DispatchQueue.global().async(group: group) { err = stderr.fileHandleForReading.readDataToEndOfFile() }
-        if finished.wait(timeout: .now() + timeout) == .timedOut {
-            process.terminate()
-            _ = finished.wait(timeout: .now() + 5)
-            group.wait()
-            throw TestFailure("python3 \(arguments.joined(separator: " ")) did not finish within \(timeout) s; stderr: \(String(decoding: err, as: UTF8.self))")
-        }
-        group.wait()
-        return Output(
-            status: process.terminationStatus,
-            stdout: String(decoding: out, as: UTF8.self),
-            stderr: String(decoding: err, as: UTF8.self)
-        )
+        return output
     }
 }
