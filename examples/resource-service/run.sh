@@ -9,58 +9,13 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-if [[ -z "${MATRYOSHKA:-}" ]]; then
-    MATRYOSHKA="$(cd "$root" && swift build --show-bin-path)/matryoshka"
-    [[ -x "$MATRYOSHKA" ]] || (cd "$root" && swift build >/dev/null)
-fi
-M="$MATRYOSHKA"
-export MATRYOSHKA
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/resource-service.XXXXXX")"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    # A process that inherited SIGTERM ignored gets SIGKILL after 5 s.
-    for _ in $(seq 1 50); do
-        alive=0
-        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-        [[ $alive == 0 ]] && break
-        sleep 0.1
-    done
-    for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    if [[ "${KEEP:-}" == 1 ]]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-fail() { echo "resource-service example: $*" >&2; exit 1; }
-wait_for() {
-    local what="$1" seconds="$2"; shift 2
-    for _ in $(seq 1 $((seconds * 10))); do
-        if "$@" >/dev/null 2>&1; then return 0; fi
-        sleep 0.1
-    done
-    fail "timed out waiting for $what (logs in $work; KEEP=1 keeps them)"
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-td=example.org
-uid="$(id -u)"
-node_port="$(free_port)"
-http_port="$(free_port)"
+source "$here/../lib.sh" resource-service
 service_port="$(free_port)"
-export MATRYOSHKA_SERVER="127.0.0.1:$node_port"
-export MATRYOSHKA_ADMIN_SOCKET="$work/server/admin.sock"
 export SPIFFE_ENDPOINT_SOCKET="unix://$work/node.sock"
 
 step "server, node agent"
-"$M" server run --data-dir "$work/server" --trust-domain "$td" --bind "127.0.0.1:$node_port" \
-    --http "127.0.0.1:$http_port" >"$work/server.log" 2>&1 &
-pids+=($!)
-wait_for "the server" 30 curl -sf "http://127.0.0.1:$http_port/ready"
-"$M" server bundle show >"$work/bundle.pem"
-token="$("$M" server token generate --spiffe-id "spiffe://$td/node")"
+start_server
+start_node_agent
 # The service's entry comes first: it is the default identity for this user on the node.
 "$M" entry create --spiffe-id "spiffe://$td/records" --parent-id "spiffe://$td/node" \
     --selector "unix:uid:$uid" --dns localhost >/dev/null
@@ -68,17 +23,12 @@ token="$("$M" server token generate --spiffe-id "spiffe://$td/node")"
     --selector "unix:uid:$uid" --nested --audience records >/dev/null
 "$M" entry create --spiffe-id "spiffe://$td/ci/runner/task/*" --parent-id "spiffe://$td/ci/runner" \
     --selector "unix:uid:$uid" --audience records >/dev/null
-"$M" agent run --join-token "$token" --trust-bundle "$work/bundle.pem" \
-    --socket "$work/node.sock" --data-dir "$work/node" >"$work/node.log" 2>&1 &
-pids+=($!)
 wait_for "an SVID from the node agent" 30 "$M" svid fetch
 
 step "the resource service (spiffe://$td/records) on https://localhost:$service_port"
-python3 "$here/resource_service.py" --listen "127.0.0.1:$service_port" \
+background service.log python3 "$here/resource_service.py" --listen "127.0.0.1:$service_port" \
     --allow "spiffe://$td/ci/runner/task/*" --audience records --access-log "$work/access.jsonl" \
-    --bundle-url "http://127.0.0.1:$http_port/bundle" \
-    >"$work/service.log" 2>&1 &
-pids+=($!)
+    --bundle-url "http://127.0.0.1:$http_port/bundle"
 wait_for "the resource service" 30 grep -q serving "$work/service.log"
 
 step "build task 7 reads record 42 with its X509-SVID (mutual TLS) and with a JWT-SVID"

@@ -13,64 +13,14 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-if [[ -z "${MATRYOSHKA:-}" ]]; then
-    MATRYOSHKA="$(cd "$root" && swift build --show-bin-path)/matryoshka"
-    [[ -x "$MATRYOSHKA" ]] || (cd "$root" && swift build >/dev/null)
-fi
-M="$MATRYOSHKA"
-export MATRYOSHKA
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/russian-doll.XXXXXX")"
-pids=()
-cleanup() {
-    touch "$work/finish" 2>/dev/null || true
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    # A process that inherited SIGTERM ignored gets SIGKILL after 5 s.
-    for _ in $(seq 1 50); do
-        alive=0
-        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-        [[ $alive == 0 ]] && break
-        sleep 0.1
-    done
-    for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    if [[ "${KEEP:-}" == 1 ]]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-fail() { echo "russian-doll: $*" >&2; exit 1; }
-# Waits (at most $2 s) until the command in $3… succeeds.
-wait_for() {
-    local what="$1" seconds="$2"; shift 2
-    for _ in $(seq 1 $((seconds * 10))); do
-        if "$@" >/dev/null 2>&1; then return 0; fi
-        sleep 0.1
-    done
-    fail "timed out waiting for $what (logs in $work; KEEP=1 keeps them)"
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-td=example.org
-uid="$(id -u)"
-node_port="$(free_port)"
-http_port="$(free_port)"
-export MATRYOSHKA_SERVER="127.0.0.1:$node_port"
-export MATRYOSHKA_ADMIN_SOCKET="$work/server/admin.sock"
+source "$here/../lib.sh" russian-doll
+on_exit='touch "$work/finish"'
 
 step "server (embedded SQLite) on 127.0.0.1:$node_port, HTTP on 127.0.0.1:$http_port"
-"$M" server run --data-dir "$work/server" --trust-domain "$td" --bind "127.0.0.1:$node_port" \
-    --http "127.0.0.1:$http_port" >"$work/server.log" 2>&1 &
-pids+=($!)
-wait_for "the server" 30 curl -sf "http://127.0.0.1:$http_port/ready"
-"$M" server bundle show >"$work/bundle.pem"
+start_server
 
 step "node agent, attested with a join token (node alias spiffe://$td/node)"
-token="$("$M" server token generate --spiffe-id "spiffe://$td/node")"
-"$M" agent run --join-token "$token" --trust-bundle "$work/bundle.pem" \
-    --socket "$work/node.sock" --data-dir "$work/node" >"$work/node.log" 2>&1 &
-pids+=($!)
+start_node_agent
 
 step "registrations: pod (nested) under the node, runner (nested) under the pod, tasks under the runner"
 "$M" entry create --spiffe-id "spiffe://$td/pod/build" --parent-id "spiffe://$td/node" \
@@ -84,9 +34,9 @@ step "registrations: pod (nested) under the node, runner (nested) under the pod,
 wait_for "the node agent's socket" 30 test -S "$work/node.sock"
 step "pod agent: a nested agent taking its identity from the node agent; it hosts the CI runner"
 mkdir -p "$work/tasks"
-WORK="$work" "$M" agent run --parent-socket "$work/node.sock" --socket "$work/pod.sock" \
-    --data-dir "$work/pod" -- "$here/runner.sh" >"$work/pod.log" 2>&1 &
-pids+=($!)
+export WORK="$work"
+background pod.log "$M" agent run --parent-socket "$work/node.sock" --socket "$work/pod.sock" \
+    --data-dir "$work/pod" -- "$here/runner.sh"
 
 wait_for "task 1 and task 2" 60 test -f "$work/tasks/2/done"
 cat "$work/tasks/1/output"
