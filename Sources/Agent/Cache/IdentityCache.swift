@@ -14,7 +14,7 @@ actor IdentityCache {
     private(set) var bundle: SPIFFEBundle
     /// What the server says is revoked: held SVIDs in it are dropped, and workloads get its CRLs.
     private(set) var revocations = RevocationList()
-    private var watchers: [UUID: AsyncStream<Void>.Continuation] = [:]
+    private let changeSignal = ChangeSignal()
     private var mintSignal: AsyncStream<Void>.Continuation?
     private let logger: Logger
 
@@ -162,15 +162,7 @@ actor IdentityCache {
     var svidCount: Int { svids.count }
 
     /// A signal on every change of entries, SVIDs or the bundle.
-    func changes() -> AsyncStream<Void> {
-        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let id = UUID()
-        watchers[id] = continuation
-        continuation.onTermination = { [weak self] _ in
-            Task { await self?.removeWatcher(id) }
-        }
-        return stream
-    }
+    func changes() -> AsyncStream<Void> { changeSignal.stream() }
 
     /// A signal whenever there may be SVIDs to mint.
     func mintRequests() -> AsyncStream<Void> {
@@ -180,9 +172,5 @@ actor IdentityCache {
         return stream
     }
 
-    private func removeWatcher(_ id: UUID) { watchers[id] = nil }
-
-    private func notifyWatchers() {
-        for watcher in watchers.values { watcher.yield() }
-    }
+    private func notifyWatchers() { changeSignal.signal() }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MatryoshkaAPI
 
 /// Whether an exec'd child's X509-SVID may still be served, from the revocations the server
 /// pushes on the exec session's sync stream: once it (or a layer of its lineage) is revoked, it
@@ -9,7 +10,7 @@ actor ExecRevocationWatch {
     private(set) var revocations = RevocationList()
     /// Why the child's SVID is revoked; nil while it is not.
     private(set) var revokedReason: String?
-    private var watchers: [UUID: AsyncStream<Void>.Continuation] = [:]
+    private let changeSignal = ChangeSignal()
 
     init(svid: CachedSVID) {
         self.svid = svid
@@ -20,19 +21,9 @@ actor ExecRevocationWatch {
         guard list != revocations else { return }
         revocations = list
         if revokedReason == nil { revokedReason = list.refusal(for: svid.chain[0]) }
-        for watcher in watchers.values { watcher.yield() }
+        changeSignal.signal()
     }
 
     /// A signal on every change of the revocations.
-    func changes() -> AsyncStream<Void> {
-        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let id = UUID()
-        watchers[id] = continuation
-        continuation.onTermination = { [weak self] _ in
-            Task { await self?.removeWatcher(id) }
-        }
-        return stream
-    }
-
-    private func removeWatcher(_ id: UUID) { watchers[id] = nil }
+    func changes() -> AsyncStream<Void> { changeSignal.stream() }
 }

@@ -6,22 +6,12 @@ import X509
 extension Revocation {
     /// A signal after every change of the published revocations (a revocation, an expiry, a new
     /// CA, a re-signed CRL). Read ``snapshot`` for the new state.
-    public func changes() -> AsyncStream<Void> {
-        let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        let id = UUID()
-        watchers[id] = continuation
-        continuation.onTermination = { [weak self] _ in
-            Task { await self?.removeWatcher(id) }
-        }
-        return stream
-    }
-
-    private func removeWatcher(_ id: UUID) { watchers[id] = nil }
+    public func changes() -> AsyncStream<Void> { changeSignal.stream() }
 
     /// Re-signs the CRLs from the current state and tells every watcher.
     func publish(now: Date) async {
         await resignCRLs(now: now)
-        for watcher in watchers.values { watcher.yield() }
+        changeSignal.signal()
     }
 
     /// Signs one CRL per X.509 CA, each listing the revoked X509-SVIDs that CA signed (and those

@@ -2,6 +2,7 @@ import Authority
 import Foundation
 import Lineage
 import Logging
+import MatryoshkaAPI
 import SPIFFE
 import X509
 
@@ -53,7 +54,7 @@ public actor Revocation {
     var revokedKeys: [String: String] = [:]
     /// What is published now.
     public internal(set) var snapshot = RevocationSnapshot()
-    var watchers: [UUID: AsyncStream<Void>.Continuation] = [:]
+    let changeSignal = ChangeSignal()
     var signing = false
     var signingWaiters: [CheckedContinuation<Void, Never>] = []
     var lastPrune: Date?
