@@ -43,13 +43,7 @@ public actor MatryoshkaAgent {
 
     /// Runs until cancelled.
     public func run() async throws {
-        do {
-            try await runComponents()
-        } catch {
-            await readyGate.fail(error)
-            throw error
-        }
-        await readyGate.fail(CancellationError())
+        try await readyGate.guarding { try await self.runComponents() }
     }
 
     private func runComponents() async throws {

@@ -36,13 +36,7 @@ public actor MatryoshkaServer {
 
     /// Runs until the task is cancelled or a component fails.
     public func run() async throws {
-        do {
-            try await runComponents()
-        } catch {
-            await readyGate.fail(error)
-            throw error
-        }
-        await readyGate.fail(CancellationError())
+        try await readyGate.guarding { try await self.runComponents() }
     }
 
     private func runComponents() async throws {

@@ -19,6 +19,18 @@ public actor ReadinessGate {
         if outcome == nil { settle(.failure(error)) }
     }
 
+    /// Runs `body`, a component's whole life: if it ends before the gate opened, waiters learn
+    /// why (its error, or `CancellationError` when it simply returned).
+    public nonisolated func guarding(_ body: @Sendable () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch {
+            await fail(error)
+            throw error
+        }
+        await fail(CancellationError())
+    }
+
     /// Returns when ready; throws if the component failed first.
     public func wait() async throws {
         if let outcome { return try outcome.get() }
