@@ -142,10 +142,18 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
             ]
         ),
+        // /health, /ready and /metrics, as the server and the agent serve them.
+        .target(
+            name: "OperationsHTTP",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .target(
             name: "Server",
             dependencies: [
-                "SPIFFE", "Authority", "Attestation", "MatryoshkaAPI", "LocalSocket", "Lineage", "TPM",
+                "SPIFFE", "Authority", "Attestation", "MatryoshkaAPI", "LocalSocket", "Lineage", "TPM", "OperationsHTTP",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -164,7 +172,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "SPIFFE", "Authority", "Attestation", "WorkloadAPI", "MatryoshkaAPI", "Lineage", "TPM",
+                "SPIFFE", "Authority", "Attestation", "WorkloadAPI", "MatryoshkaAPI", "Lineage", "TPM", "OperationsHTTP",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

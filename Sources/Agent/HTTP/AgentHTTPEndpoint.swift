@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOCore
+import OperationsHTTP
 import Prometheus
 
 /// The agent's optional HTTP endpoint (`agent run --http HOST:PORT`): `/health` (the process is
@@ -14,27 +15,10 @@ enum AgentHTTPEndpoint {
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router()
-        router.get("/health") { _, _ in
-            "ok\n"
-        }
-        router.get("/ready") { _, _ -> Response in
-            if let problem = await readiness() {
-                return text(status: .serviceUnavailable, "not ready: \(problem)\n")
-            }
-            return text(status: .ok, "ready\n")
-        }
-        router.get("/metrics") { _, _ -> Response in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: metrics.emitToBuffer())))
-        }
+        OperationalRoutes.add(to: router, readiness: readiness, metrics: metrics)
         return Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "matryoshka-agent"),
             logger: logger)
-    }
-
-    static func text(status: HTTPResponse.Status, _ body: String) -> Response {
-        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import OperationsHTTP
 import Prometheus
 import SPIFFE
 
@@ -18,26 +19,13 @@ enum HTTPEndpoints {
         logger: Logger
     ) -> some ApplicationProtocol {
         let router = Router()
-        router.get("/health") { _, _ in
-            "ok\n"
-        }
-        router.get("/ready") { _, _ -> Response in
-            if let problem = await readiness() {
-                return text(status: .serviceUnavailable, "not ready: \(problem)\n")
-            }
-            return text(status: .ok, "ready\n")
-        }
-        router.get("/metrics") { _, _ -> Response in
-            var buffer = ByteBuffer()
-            buffer.writeBytes(metrics.emitToBuffer())
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: buffer))
-        }
+        OperationalRoutes.add(to: router, readiness: readiness, metrics: metrics)
         router.get("/bundle") { _, _ -> Response in
             do {
                 let json = try await authorities.bundle.json()
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: json)))
             } catch {
-                return text(status: .internalServerError, "cannot encode bundle: \(error)\n")
+                return OperationalRoutes.text(status: .internalServerError, "cannot encode bundle: \(error)\n")
             }
         }
         router.get("/crl") { request, _ -> Response in
@@ -45,7 +33,7 @@ enum HTTPEndpoints {
             switch request.uri.queryParameters["format"].map(String.init) ?? "der" {
             case "der":
                 guard let crl = snapshot.activeCRL else {
-                    return text(status: .serviceUnavailable, "no CRL has been signed yet\n")
+                    return OperationalRoutes.text(status: .serviceUnavailable, "no CRL has been signed yet\n")
                 }
                 return Response(
                     status: .ok, headers: [.contentType: "application/pkix-crl"], body: .init(byteBuffer: ByteBuffer(bytes: crl.derEncoded)))
@@ -53,16 +41,12 @@ enum HTTPEndpoints {
                 return Response(
                     status: .ok, headers: [.contentType: "application/x-pem-file"], body: .init(byteBuffer: ByteBuffer(string: snapshot.pem)))
             case let other:
-                return text(status: .badRequest, "unknown format '\(other)': use der or pem\n")
+                return OperationalRoutes.text(status: .badRequest, "unknown format '\(other)': use der or pem\n")
             }
         }
         return Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(address.host, port: address.port), serverName: "matryoshka"),
             logger: logger)
-    }
-
-    static func text(status: HTTPResponse.Status, _ body: String) -> Response {
-        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 }
