@@ -44,6 +44,9 @@ public enum Quickstart {
                     group.addTask { try await agent.run() }
                     try await agent.waitUntilReady()
                     print(banner(directory: directory, trustDomain: trustDomain, setup: setup), terminator: "")
+                    // Flushed now even when stdout is a pipe or a file (block-buffered): the process
+                    // runs until stopped.
+                    fflush(nil)
                     if options.once {
                         let report = try await WorkloadOperations.fetchX509(socket: directory + "/agent/workload.sock", writeDirectory: nil)
                         print("self-check: this process holds \(report.svids.map(\.spiffeID).joined(separator: ", "))")
