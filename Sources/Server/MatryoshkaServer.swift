@@ -176,7 +176,14 @@ public actor MatryoshkaServer {
     }
 
     private func announceReady(nodeServer: GRPCServer<HTTP2ServerTransport.Posix>, adminServer: LocalSocketServer) async throws {
-        let nodeAddress = try await nodeServer.listeningAddress
+        let nodeAddress: GRPCNIOTransportCore.SocketAddress?
+        do {
+            nodeAddress = try await nodeServer.listeningAddress
+        } catch {
+            // The node API did not bind (its own task reports why, e.g. "address already in
+            // use") or the server is stopping: never ready, and not the error to report.
+            return
+        }
         guard let ip = nodeAddress?.ipv4.map({ HostAndPort(host: $0.host, port: $0.port) })
                 ?? nodeAddress?.ipv6.map({ HostAndPort(host: $0.host, port: $0.port) })
         else {

@@ -126,6 +126,19 @@ struct BadInputTests {
         }
     }
 
+    @Test("a second server on a node API address already in use exits 1 saying so; the first keeps serving")
+    func nodeAddressInUse() async throws {
+        try await Deployment.with { deployment in
+            try await deployment.startServer()
+            let second = try await deployment.cli([
+                "server", "run", "--data-dir", deployment.directory.file("second-server"),
+                "--trust-domain", deployment.trustDomain, "--bind", deployment.serverAddress,
+            ])
+            expectError(second, "Address already in use", logs: true)
+            expectSuccess(try await deployment.admin(["entry", "list"]))
+        }
+    }
+
     @Test("a caller matching no entry gets PermissionDenied with a clear message")
     func noMatchingEntry() async throws {
         try await Deployment.with { deployment in
