@@ -50,7 +50,7 @@ public actor MatryoshkaServer {
         }
         let entries = try await loadEntries(store)
         let serverMetrics = ServerMetrics(registry: metrics)
-        let index = RegistrationIndex(entries: entries)
+        let index = RegistrationIndex(entries: entries, serverID: config.serverID, nodes: try await loadNodes(store))
         await index.observeCount { [serverMetrics] count in serverMetrics.entries.set(to: Double(count)) }
         let authorities = AuthorityManager(store: store, settings: try loadCASettings(), logger: logger)
         try await authorities.start()
@@ -215,6 +215,16 @@ public actor MatryoshkaServer {
             return try await store.listEntries(spiffeID: nil, parentID: nil)
         } catch {
             throw ServerError("cannot load entries: \(error)")
+        }
+    }
+
+    /// The node selectors of the agents that may still call (not evicted), for node entries.
+    private func loadNodes(_ store: any DataStore) async throws -> [SPIFFEID: [Selector]] {
+        do {
+            let agents = try await store.listAgents().filter { !$0.evicted }
+            return Dictionary(agents.map { ($0.spiffeID, $0.selectors) }, uniquingKeysWith: { first, _ in first })
+        } catch {
+            throw ServerError("cannot load agents: \(error)")
         }
     }
 

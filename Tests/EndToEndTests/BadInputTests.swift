@@ -55,6 +55,14 @@ struct BadInputTests {
                      fragments: ["unknown parent spiffe://example.org/nobody"]),
                 Case(description: "own parent", arguments: ["--spiffe-id", parent, "--parent-id", parent, "--selector", uid],
                      fragments: ["cannot be its own parent"]),
+                Case(description: "no parent", arguments: ["--spiffe-id", "spiffe://example.org/web", "--selector", uid],
+                     fragments: ["--parent-id is required", "--node"]),
+                Case(description: "node entry with a parent", arguments: ["--node", "--spiffe-id", "spiffe://example.org/eu", "--parent-id", parent, "--selector", "region:eu"],
+                     fragments: ["--node and --parent-id exclude each other"]),
+                Case(description: "nested node entry", arguments: ["--node", "--spiffe-id", "spiffe://example.org/eu", "--selector", "region:eu", "--nested"],
+                     fragments: ["--node names a group of nodes and is never issued"]),
+                Case(description: "wildcard node entry", arguments: ["--node", "--spiffe-id", "spiffe://example.org/eu/*", "--selector", "region:eu"],
+                     fragments: ["--node names a group of nodes"]),
             ]
             for bad in cases {
                 let result = try await deployment.admin(["entry", "create"] + bad.arguments)

@@ -143,6 +143,9 @@ public nonisolated struct Matryoshka_V1_Agent: Sendable {
   /// Whether it may attest again with its method (TPM: yes; join token: no).
   public var canReattest: Bool = false
 
+  /// The node entries (groups of nodes by node selectors) whose SPIFFE IDs the agent is also known by.
+  public var nodeGroups: [String] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -386,7 +389,7 @@ nonisolated extension Matryoshka_V1_Bundle: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Matryoshka_V1_Agent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Agent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}spiffe_id\0\u{3}attestation_type\0\u{1}selectors\0\u{3}serial_number\0\u{3}expires_at\0\u{3}created_at\0\u{3}last_attested_at\0\u{1}evicted\0\u{3}untrusted_reason\0\u{3}can_reattest\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}spiffe_id\0\u{3}attestation_type\0\u{1}selectors\0\u{3}serial_number\0\u{3}expires_at\0\u{3}created_at\0\u{3}last_attested_at\0\u{1}evicted\0\u{3}untrusted_reason\0\u{3}can_reattest\0\u{3}node_groups\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -404,6 +407,7 @@ nonisolated extension Matryoshka_V1_Agent: SwiftProtobuf.Message, SwiftProtobuf.
       case 8: try { try decoder.decodeSingularBoolField(value: &self.evicted) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.untrustedReason) }()
       case 10: try { try decoder.decodeSingularBoolField(value: &self.canReattest) }()
+      case 11: try { try decoder.decodeRepeatedStringField(value: &self.nodeGroups) }()
       default: break
       }
     }
@@ -440,6 +444,9 @@ nonisolated extension Matryoshka_V1_Agent: SwiftProtobuf.Message, SwiftProtobuf.
     if self.canReattest != false {
       try visitor.visitSingularBoolField(value: self.canReattest, fieldNumber: 10)
     }
+    if !self.nodeGroups.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.nodeGroups, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -454,6 +461,7 @@ nonisolated extension Matryoshka_V1_Agent: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.evicted != rhs.evicted {return false}
     if lhs.untrustedReason != rhs.untrustedReason {return false}
     if lhs.canReattest != rhs.canReattest {return false}
+    if lhs.nodeGroups != rhs.nodeGroups {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -52,6 +52,7 @@ public enum AgentAdminOperations {
             "SVID expires:      \(agent.expiresAt.formatted(.iso8601))",
         ]
         lines += agent.selectors.map { "Selector:          \($0)" }
+        lines += agent.nodeGroups.map { "Node group:        \($0)" }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -124,11 +125,13 @@ public struct AgentReport: Codable, Sendable, Equatable {
     public var serialNumber: String
     public var expiresAt: Date
     public var selectors: [String]
+    /// The node entries the agent's node belongs to (by its node selectors).
+    public var nodeGroups: [String]
 
     enum CodingKeys: String, CodingKey {
         case spiffeID = "spiffe_id", attestationType = "attestation_type", trust, untrustedReason = "untrusted_reason"
         case canReattest = "can_reattest", lastAttestedAt = "last_attested_at", createdAt = "created_at"
-        case serialNumber = "serial_number", expiresAt = "expires_at", selectors
+        case serialNumber = "serial_number", expiresAt = "expires_at", selectors, nodeGroups = "node_groups"
     }
 
     init(_ agent: Matryoshka_V1_Agent) {
@@ -142,6 +145,7 @@ public struct AgentReport: Codable, Sendable, Equatable {
         serialNumber = agent.serialNumber
         expiresAt = Date(timeIntervalSince1970: TimeInterval(agent.expiresAt))
         selectors = agent.selectors.map { "\($0.type):\($0.value)" }
+        nodeGroups = agent.nodeGroups
     }
 }
 

@@ -9,16 +9,20 @@ public enum EntryOperations {
     /// What `entry create` was asked, before validation.
     public struct CreateRequest: Sendable {
         public var spiffeID: String
-        public var parentID: String
+        /// Nil with `node`: the server is the parent.
+        public var parentID: String?
         public var selectors: [String]
         public var x509TTL: String?
         public var jwtTTL: String?
         public var dnsNames: [String]
         public var audiences: [String]
         public var nested: Bool
+        /// A node entry: names the group of nodes whose node selectors include `selectors`.
+        public var node: Bool
 
-        public init(spiffeID: String, parentID: String, selectors: [String], x509TTL: String? = nil, jwtTTL: String? = nil,
-                    dnsNames: [String] = [], audiences: [String] = [], nested: Bool = false) {
+        public init(spiffeID: String, parentID: String?, selectors: [String], x509TTL: String? = nil, jwtTTL: String? = nil,
+                    dnsNames: [String] = [], audiences: [String] = [], nested: Bool = false, node: Bool = false) {
+            self.node = node
             self.spiffeID = spiffeID
             self.parentID = parentID
             self.selectors = selectors
@@ -37,7 +41,20 @@ public enum EntryOperations {
             } catch {
                 throw CLIError("--spiffe-id '\(spiffeID)': \(error) (a final /* segment is allowed for wildcard entries)")
             }
-            let parent = try Self.id(parentID, flag: "--parent-id")
+            let parent: SPIFFEID
+            switch (parentID, node) {
+            case (let text?, false):
+                parent = try Self.id(text, flag: "--parent-id")
+            case (nil, true):
+                guard !template.isWildcard, !nested, dnsNames.isEmpty, audiences.isEmpty, x509TTL == nil, jwtTTL == nil else {
+                    throw CLIError("--node names a group of nodes and is never issued: it takes no wildcard, --nested, --dns, --audience or TTL")
+                }
+                parent = WellKnownIDs.server(in: template.spiffeID.trustDomain)
+            case (_?, true):
+                throw CLIError("--node and --parent-id exclude each other (a node entry's parent is the server)")
+            case (nil, false):
+                throw CLIError("--parent-id is required (or --node for a node entry)")
+            }
             guard !selectors.isEmpty else { throw CLIError("at least one --selector is required (e.g. --selector unix:uid:1000)") }
             var parsed: [Selector] = []
             for text in selectors {

@@ -74,7 +74,7 @@ extension AdminService {
             guard let agent = try await store.agent(id: id) else {
                 throw RPCError(code: .notFound, message: "no agent \(id) (list agents with `matryoshka agent list`)")
             }
-            return agent.wire
+            return await wire(agent)
         } catch let error as DataStoreError {
             throw error.rpcError
         }

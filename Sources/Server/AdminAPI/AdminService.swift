@@ -130,8 +130,9 @@ struct AdminService: Matryoshka_V1_Admin.SimpleServiceProtocol {
 
     func listAgents(request: Matryoshka_V1_ListAgentsRequest, context: ServerContext) async throws -> Matryoshka_V1_ListAgentsResponse {
         do {
-            let agents = try await store.listAgents()
-            return Matryoshka_V1_ListAgentsResponse.with { $0.agents = agents.map(\.wire) }
+            var wire: [Matryoshka_V1_Agent] = []
+            for agent in try await store.listAgents() { wire.append(await self.wire(agent)) }
+            return Matryoshka_V1_ListAgentsResponse.with { $0.agents = wire }
         } catch {
             throw error.rpcError
         }
@@ -163,6 +164,13 @@ struct AdminService: Matryoshka_V1_Admin.SimpleServiceProtocol {
         }
         for audience in entry.audiences where audience.isEmpty {
             throw RPCError(code: .invalidArgument, message: "audiences must not be empty strings")
+        }
+        if entry.parentID == serverID {
+            // A node entry names a group of nodes by what they proved; nothing is issued for it.
+            guard !entry.nested, !entry.isWildcard, entry.dnsNames.isEmpty, entry.audiences.isEmpty else {
+                throw RPCError(code: .invalidArgument, message: "a node entry (parent \(serverID)) names a group of nodes and is never issued: it takes no --nested, wildcard, --dns or --audience")
+            }
+            return
         }
         guard try await isKnownParent(entry.parentID) else {
             throw RPCError(code: .failedPrecondition, message: "unknown parent \(entry.parentID): it is not an agent, a join token's agent or alias, or another entry's SPIFFE ID")
@@ -226,6 +234,13 @@ extension AgentRecord {
 }
 
 extension AdminService {
+    /// An agent as the admin API shows it: its record and the node groups it belongs to now.
+    func wire(_ agent: AgentRecord) async -> Matryoshka_V1_Agent {
+        var wire = agent.wire
+        if !agent.evicted { wire.nodeGroups = await index.nodeGroups(of: agent.spiffeID).map(\.description).sorted() }
+        return wire
+    }
+
     /// Revokes by serial number (optionally with the subtree of that credential), by SPIFFE ID
     /// (optionally with every credential whose lineage passes through it), or a node (evicted,
     /// with everything it vouched for). Audited with the admin caller.
@@ -243,6 +258,7 @@ extension AdminService {
             case .nodeSpiffeID(let text)?:
                 let id = try await agentID(named: try Self.parseID(text, field: "--node"))
                 revoked = try await revocation.revoke(node: id, reason: reason, by: actor)
+                await index.removeNode(id)
             case nil:
                 throw RPCError(code: .invalidArgument, message: "name what to revoke: a serial number, a SPIFFE ID or a node")
             }

@@ -49,6 +49,7 @@ extension NodeService {
             do {
                 try await markUntrusted(agent.spiffeID, reason: reason)
                 let revoked = try await revocation.revoke(node: agent.spiffeID, reason: reason, by: "server")
+                await index.removeNode(agent.spiffeID)
                 logger.notice("untrusted node evicted", metadata: ["agent": "\(agent.spiffeID)", "revoked": "\(revoked.count)"])
             } catch {
                 logger.error("cannot evict an agent that failed re-attestation", metadata: ["agent": "\(agent.spiffeID)", "error": "\(error)"])

@@ -84,6 +84,7 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
         } catch {
             throw RPCError(code: .unavailable, message: "cannot record agent: \(error)")
         }
+        await index.setNodeSelectors(result.selectors, for: result.agentID)
         logger.notice("node attested", metadata: ["agent": "\(result.agentID)", "type": "\(parameters.type)", "peer": "\(context.remotePeer)"])
         let bundle = await authorities.bundle
         try await response.write(Matryoshka_V1_AttestResponse.with {

@@ -1,3 +1,4 @@
+import Attestation
 import Foundation
 import SPIFFE
 
@@ -6,18 +7,33 @@ import SPIFFE
 ///
 /// The datastore is the source of truth; the index is loaded from it at start-up and updated
 /// after each successful write.
+///
+/// **Node entries** are entries whose parent is the server (`entry create --node`): they name a
+/// group of nodes by node selectors (e.g. `region:eu`, a TPM enrolment's label). Every attested
+/// agent whose node selectors include all of a node entry's is also known by that entry's SPIFFE
+/// ID, so a workload entry under it is served only by the nodes of that group — "only run in an
+/// EU cluster".
 public actor RegistrationIndex {
     private var byID: [String: RegistrationEntry] = [:]
     private var byParent: [SPIFFEID: Set<String>] = [:]
     private var bySPIFFEID: [SPIFFEID: Set<String>] = [:]
     private var watchers: [UUID: Watcher] = [:]
+    /// The parent of node entries; nil: no node entries (tests of workload entries only).
+    private let serverID: SPIFFEID?
+    /// What each attested (not evicted) agent's node proved, by agent ID.
+    private var nodeSelectors: [SPIFFEID: Set<Selector>] = [:]
 
     private struct Watcher {
         let caller: SPIFFEID
         let continuation: AsyncStream<Void>.Continuation
     }
 
-    public init(entries: [RegistrationEntry] = []) {
+    /// - Parameters:
+    ///   - serverID: the server's SPIFFE ID, the parent of node entries.
+    ///   - nodes: the node selectors of the agents attested so far.
+    public init(entries: [RegistrationEntry] = [], serverID: SPIFFEID? = nil, nodes: [SPIFFEID: [Selector]] = [:]) {
+        self.serverID = serverID
+        nodeSelectors = nodes.mapValues(Set.init)
         for entry in entries {
             byID[entry.id] = entry
             byParent[entry.parentID, default: []].insert(entry.id)
@@ -70,9 +86,38 @@ public actor RegistrationIndex {
     }
 
     /// SPIFFE IDs the caller is also known by: entries without selectors whose parent is the
-    /// caller (node aliases, e.g. from `token generate --spiffe-id`).
+    /// caller (node aliases, e.g. from `token generate --spiffe-id`), and the node entries whose
+    /// selectors the caller's node has.
     public func aliases(of caller: SPIFFEID) -> [SPIFFEID] {
-        (byParent[caller] ?? []).compactMap { byID[$0] }.filter(\.selectors.isEmpty).map(\.spiffeID).sorted()
+        let direct = (byParent[caller] ?? []).compactMap { byID[$0] }.filter(\.selectors.isEmpty).map(\.spiffeID)
+        return Array(Set(direct + nodeGroups(of: caller))).sorted()
+    }
+
+    /// The node entries `agent`'s node belongs to.
+    public func nodeGroups(of agent: SPIFFEID) -> [SPIFFEID] {
+        guard let serverID, let proved = nodeSelectors[agent], let ids = byParent[serverID] else { return [] }
+        return ids.compactMap { byID[$0] }
+            .filter { !$0.selectors.isEmpty && proved.isSuperset(of: $0.selectors) }
+            .map(\.spiffeID)
+    }
+
+    /// Whether `entry` names a group of nodes rather than a workload.
+    public func isNodeEntry(_ entry: RegistrationEntry) -> Bool {
+        entry.parentID == serverID
+    }
+
+    /// Records what `agent`'s node proved (at attestation), and tells the agent if the entries it
+    /// serves change.
+    public func setNodeSelectors(_ selectors: [Selector], for agent: SPIFFEID) {
+        let before = nodeGroups(of: agent)
+        nodeSelectors[agent] = Set(selectors)
+        if nodeGroups(of: agent) != before { notify(caller: agent) }
+    }
+
+    /// Forgets an evicted agent's node selectors: it serves nothing through node entries.
+    public func removeNode(_ agent: SPIFFEID) {
+        guard nodeSelectors.removeValue(forKey: agent) != nil else { return }
+        notify(caller: agent)
     }
 
     /// The workload entries the caller may serve: those whose parent is the caller or one of its
@@ -107,7 +152,16 @@ public actor RegistrationIndex {
 
     private func removeWatcher(_ id: UUID) { watchers[id] = nil }
 
+    private func notify(caller: SPIFFEID) {
+        for watcher in watchers.values where watcher.caller == caller { watcher.continuation.yield() }
+    }
+
     private func notify(parent: SPIFFEID) {
+        if parent == serverID {
+            // A node entry: which agents belong to its group is for each of them to find out.
+            for watcher in watchers.values { watcher.continuation.yield() }
+            return
+        }
         for watcher in watchers.values {
             // The caller itself, or a caller one of whose aliases is the parent.
             if watcher.caller == parent || aliases(of: watcher.caller).contains(parent) {
