@@ -233,7 +233,7 @@ let package = Package(
             .product(name: "X509", package: "swift-certificates"),
         ]),
         .testTarget(name: "AgentTests", dependencies: [
-            "Agent", "Attestation", "Authority", "MatryoshkaAPI", "SPIFFE",
+            "Agent", "Attestation", "Authority", "MatryoshkaAPI", "SPIFFE", "WorkloadAPI",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "SPIFFE"]),

@@ -59,7 +59,10 @@ public actor MatryoshkaAgent {
         let cache = IdentityCache(bundle: initial.bundle, logger: logger)
         let link = ServerLink(metrics: metrics)
         let callerPolicy: CallerPolicy = config.parentSocketPath == nil || config.allowNonDescendants ? .any : .descendantsOf(getpid())
-        let provider = AgentWorkloadProvider(cache: cache, attestor: attestor, link: link, logger: logger, callerPolicy: callerPolicy)
+        let reporter = WorkloadAttestationReporter(logger: logger)
+        var provider = AgentWorkloadProvider(cache: cache, attestor: attestor, link: link, logger: logger, callerPolicy: callerPolicy)
+        provider.reporter = reporter
+        provider.recheckInterval = config.workloadRecheckInterval > .zero ? config.workloadRecheckInterval : nil
         let workloadAPI = WorkloadAPIServer(
             configuration: WorkloadAPIServer.Configuration(
                 address: try WorkloadAPIAddress(config.socketPath), socketMode: UInt32(config.socketMode), logger: logger),
@@ -78,6 +81,10 @@ public actor MatryoshkaAgent {
                 try await Task.sleep(for: .seconds(Int64.max / 2))
             }
             group.addTask { try await source.watch(feed: feed) }
+            group.addTask {
+                // Until the agent stops: workload attestation decisions to the server's audit log.
+                await reporter.run { request in try await link.reportWorkloadAttestations(request) }
+            }
             group.addTask { [metrics] in
                 // The cached_svids gauge follows the cache.
                 for await _ in await cache.changes() { metrics.cachedSVIDs.set(to: Double(await cache.svidCount)) }

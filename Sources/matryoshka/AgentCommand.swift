@@ -33,6 +33,9 @@ struct AgentCommand: AsyncParsableCommand {
         @Option(name: .long, help: ArgumentHelp(
             "With --tpm: send the server a fresh TPM quote every SECONDS (default 60; 0 turns continuous attestation off).",
             valueName: "SECONDS")) var reattestInterval: Int?
+        @Option(name: .long, help: ArgumentHelp(
+            "Check every SECONDS that each process holding an X509-SVID stream is still the process attested, with its entries' selectors; one that is not has its identities revoked (default 30; 0 turns it off).",
+            valueName: "SECONDS")) var workloadRecheckInterval: Int?
         @Option(name: .long, help: ArgumentHelp("Workload API socket to serve (default ~/.matryoshka/agent/workload.sock).", valueName: "PATH")) var socket: String?
         @Option(name: .long, help: ArgumentHelp("Data directory (default ~/.matryoshka/agent).", valueName: "DIR")) var dataDir: String?
         @Option(name: .long, help: ArgumentHelp("Nested mode: the Workload API socket of the layer around this agent.", valueName: "PATH")) var parentSocket: String?
@@ -53,6 +56,7 @@ struct AgentCommand: AsyncParsableCommand {
             options.joinToken = joinToken
             options.tpm = tpm
             options.reattestInterval = reattestInterval
+            options.workloadRecheckInterval = workloadRecheckInterval
             options.socket = socket
             options.dataDirectory = dataDir
             options.parentSocket = parentSocket

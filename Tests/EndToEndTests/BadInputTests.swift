@@ -147,7 +147,7 @@ struct BadInputTests {
         }
     }
 
-    @Test("a caller matching no entry gets PermissionDenied with a clear message")
+    @Test("a caller matching no entry gets PermissionDenied with a clear message, and the refusal is audited on the server")
     func noMatchingEntry() async throws {
         try await Deployment.with { deployment in
             let agent = try await deployment.startServerAndAgent()
@@ -171,6 +171,22 @@ struct BadInputTests {
             let allowed = try await deployment.workload(["svid", "fetch"], agent: agent)
             expectSuccess(allowed)
             #expect(allowed.stdoutLines.first == mine.spiffeID)
+
+            // The agent reports both decisions to the server's audit log, as their actor: the
+            // refusal with the caller's uid and pid, the served fetch with the identity.
+            let uid = "\(deployment.uid)"
+            try await eventually("workload attestation records in the audit log", timeout: .seconds(15), interval: .milliseconds(300)) {
+                let lines = try AuditTests.lines(try await deployment.admin(["audit", "show", "--json"]))
+                let refused = lines.contains {
+                    $0.kind == "workload.attest.failed" && $0.actor == agent.agentID && $0.details["uid"] == uid
+                        && $0.details["outcome"] == "no_match" && $0.details["evidence_sha256"]?.count == 64 && $0.details["pid"] != nil
+                }
+                let served = lines.contains {
+                    $0.kind == "workload.attest" && $0.actor == agent.agentID && $0.subject == mine.spiffeID && $0.details["call"] == "x509"
+                        && ($0.details["executable"] ?? "").hasSuffix("matryoshka")
+                }
+                return refused && served ? true : nil
+            }
         }
     }
 

@@ -123,6 +123,21 @@ actor IdentityCache {
         revocations.refusal(for: svid.chain[0]) != nil
     }
 
+    /// Drops the SVIDs of these entries at once (their keys reached a process no longer entitled
+    /// to them); the minting loop issues new ones for the processes that still are.
+    func discard(entryIDs: Set<String>, reason: String) {
+        var dropped = false
+        for id in entryIDs {
+            guard let svid = svids.removeValue(forKey: id) else { continue }
+            dropped = true
+            logger.warning("SVID discarded", metadata: ["spiffe_id": "\(svid.spiffeID)", "serial": "\(svid.chain[0].serialNumber.hexString)", "reason": "\(reason)"])
+        }
+        jwts = jwts.filter { !entryIDs.contains($0.key.entryID) }
+        guard dropped else { return }
+        notifyWatchers()
+        mintSignal?.yield()
+    }
+
     /// Drops SVIDs that have expired (when the server was unreachable for too long).
     func dropExpired(now: Date = Date()) {
         let expired = svids.values.filter { $0.expiresAt <= now }

@@ -24,6 +24,10 @@ public struct AgentConfig: Sendable {
     /// Continuous attestation (TPM): how often the agent sends the server a fresh quote; zero
     /// turns it off.
     public var reattestInterval: Duration = .seconds(60)
+    /// Continuous workload attestation: how often a process holding an X509-SVID stream is
+    /// checked again (same process, still a descendant, still has its entries' selectors); zero
+    /// turns it off.
+    public var workloadRecheckInterval: Duration = .seconds(30)
     /// How long to keep trying to reach the server at start-up before giving up.
     public var startupTimeout: Duration
     /// Nested mode: the Workload API of the layer around this agent, which provides its identity.

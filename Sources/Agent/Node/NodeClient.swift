@@ -172,6 +172,11 @@ struct NodeClient: Sendable {
         return Int(response.revoked)
     }
 
+    /// Delivers workload attestation decisions to the server's audit log.
+    func reportWorkloadAttestations(_ request: Matryoshka_V1_ReportWorkloadAttestationsRequest) async throws {
+        _ = try await node.reportWorkloadAttestations(request, options: Self.options)
+    }
+
     static var options: CallOptions {
         var options = CallOptions.defaults
         options.timeout = callTimeout

@@ -51,6 +51,20 @@ actor ServerLink {
             entryID: entry.id, spiffeID: entry.isWildcard ? spiffeID.description : "", audience: audience, lineageLink: link)
     }
 
+    /// Delivers workload attestation decisions through the current connection; fails at once
+    /// while there is none (the reporter keeps them for the next try).
+    func reportWorkloadAttestations(_ request: Matryoshka_V1_ReportWorkloadAttestationsRequest) async throws {
+        guard let client else { throw AgentError("the server is unreachable") }
+        try await client.reportWorkloadAttestations(request)
+    }
+
+    /// Revokes credentials this layer vouched for, each with its subtree.
+    func revoke(_ serialNumbers: [String], reason: String) async throws -> Int {
+        if client == nil, reconnecting { await waitForConnection() }
+        guard let client else { throw AgentError("the server is unreachable; the revocation cannot be sent now") }
+        return try await client.revoke(serialNumbers, reason: reason)
+    }
+
     /// Waits until connected, the reconnection failed, or ``reconnectWait`` passed.
     private func waitForConnection() async {
         let id = UUID()

@@ -17,12 +17,23 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
     var callerPolicy: CallerPolicy = .any
     /// How long a stream waits for the first SVID of a freshly matched entry.
     var firstSVIDTimeout: Duration = .seconds(15)
+    /// Where workload attestation decisions go (the server's audit log); nil: nowhere.
+    var reporter: WorkloadAttestationReporter?
+    /// How often a process holding an X509-SVID stream is checked again (``WorkloadRecheck``);
+    /// nil: never.
+    var recheckInterval: Duration?
 
     func x509SVIDUpdates(for caller: CallerCredentials) async throws -> AsyncThrowingStream<X509SVIDSet, any Error> {
-        let selectors = try await attest(caller)
-        guard !(await cache.matchingEntries(selectors)).isEmpty else { throw noIdentity(caller, selectors) }
+        let selectors = try await attest(caller, call: .x509)
+        let matched = await cache.matchingEntries(selectors)
+        guard !matched.isEmpty else { throw await noIdentity(caller, selectors, call: .x509) }
+        await report(caller, selectors, .served, ids: matched.map(\.spiffeID.description), call: .x509)
         let changes = await cache.changes()
         let (stream, continuation) = AsyncThrowingStream<X509SVIDSet, any Error>.makeStream()
+        let held = HeldSVIDs()
+        let recheck = recheckInterval.map { interval in
+            Task { await self.recheckLoop(caller, every: interval, held: held, continuation: continuation) }
+        }
         let task = Task { [cache, logger, firstSVIDTimeout] in
             // Wake on every cache change, and once at the deadline for the first SVID.
             let deadline = ContinuousClock.now.advanced(by: firstSVIDTimeout)
@@ -82,23 +93,27 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
                     continuation.yield(set)
                     last = set
                     served = svids
+                    held.set(svids)
                 }
             }
             continuation.finish()
         }
-        continuation.onTermination = { _ in task.cancel() }
+        continuation.onTermination = { _ in
+            task.cancel()
+            recheck?.cancel()
+        }
         return stream
     }
 
     func x509BundleUpdates(for caller: CallerCredentials) async throws -> AsyncThrowingStream<X509BundleSet, any Error> {
-        try await requireIdentity(caller)
+        try await requireIdentity(caller, call: .x509Bundles)
         return await bundleStream { bundle, crls in
             X509BundleSet(bundles: [bundle.trustDomain.name: bundle.x509Authorities.map { CertificateEncoding.der($0) }], crls: crls)
         }
     }
 
     func jwtSVIDs(for caller: CallerCredentials, audience: [String], spiffeID: String?) async throws -> [JWTSVIDMaterial] {
-        let selectors = try await attest(caller)
+        let selectors = try await attest(caller, call: .jwt)
         var entries = await cache.matchingEntries(selectors)
         if let spiffeID {
             entries = entries.filter { $0.spiffeID.description == spiffeID }
@@ -106,10 +121,12 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
                 logger.warning("refused a JWT-SVID for an identity the workload is not entitled to", metadata: [
                     "pid": "\(caller.pid)", "uid": "\(caller.uid)", "spiffe_id": "\(spiffeID)",
                 ])
+                await report(caller, selectors, .noMatch, reason: "asked for \(spiffeID), which it is not entitled to", call: .jwt)
                 throw WorkloadAPIError.noIdentity(detail: "this workload is not entitled to \(spiffeID)")
             }
         }
-        guard !entries.isEmpty else { throw noIdentity(caller, selectors) }
+        guard !entries.isEmpty else { throw await noIdentity(caller, selectors, call: .jwt) }
+        await report(caller, selectors, .served, ids: entries.map(\.spiffeID.description), call: .jwt)
         if spiffeID == nil {
             // Every identity of the workload that may have these audiences: one restricted to
             // other audiences must not cost it the rest. When none may, the server says why below.
@@ -136,14 +153,14 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
     }
 
     func jwtBundleUpdates(for caller: CallerCredentials) async throws -> AsyncThrowingStream<JWTBundleSet, any Error> {
-        try await requireIdentity(caller)
+        try await requireIdentity(caller, call: .jwtBundles)
         return await bundleStream { bundle, _ in
             JWTBundleSet(bundles: [bundle.trustDomain.name: Array((try? bundle.jwtBundle.jwks()) ?? Data())])
         }
     }
 
     func validateJWTSVID(_ token: String, audience: String, for caller: CallerCredentials) async throws -> ValidatedJWT {
-        try await requireIdentity(caller)
+        try await requireIdentity(caller, call: .validate)
         let bundle = await cache.bundle
         let svid: JWTSVID
         do {
@@ -159,30 +176,46 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
 
     // MARK: Helpers
 
-    private func attest(_ caller: CallerCredentials) async throws -> [Selector] {
+    private func attest(_ caller: CallerCredentials, call: WorkloadDecision.Call) async throws -> [Selector] {
         if let refusal = callerPolicy.refusal(for: caller) {
             logger.warning("refused a caller that is not a descendant of this nested agent", metadata: ["pid": "\(caller.pid)", "uid": "\(caller.uid)"])
+            await report(caller, [], .refused, reason: refusal, call: call)
             throw WorkloadAPIError.noIdentity(detail: refusal)
         }
         do {
             return try await attestor.attest(PeerProcess(pid: caller.pid, uid: caller.uid, gid: caller.gid))
         } catch {
             logger.warning("workload attestation failed", metadata: ["pid": "\(caller.pid)", "reason": "\(error)"])
+            await report(caller, [], .failed, reason: error.description, call: call)
             throw WorkloadAPIError.noIdentity(detail: error.description)
         }
     }
 
-    private func requireIdentity(_ caller: CallerCredentials) async throws {
-        let selectors = try await attest(caller)
-        guard !(await cache.matchingEntries(selectors)).isEmpty else { throw noIdentity(caller, selectors) }
+    private func requireIdentity(_ caller: CallerCredentials, call: WorkloadDecision.Call) async throws {
+        let selectors = try await attest(caller, call: call)
+        let matched = await cache.matchingEntries(selectors)
+        guard !matched.isEmpty else { throw await noIdentity(caller, selectors, call: call) }
+        await report(caller, selectors, .served, ids: matched.map(\.spiffeID.description), call: call)
     }
 
-    private func noIdentity(_ caller: CallerCredentials, _ selectors: [Selector]) -> WorkloadAPIError {
+    private func noIdentity(_ caller: CallerCredentials, _ selectors: [Selector], call: WorkloadDecision.Call) async -> WorkloadAPIError {
         logger.info("no entry matches workload", metadata: [
             "pid": "\(caller.pid)", "uid": "\(caller.uid)",
             "selectors": "\(selectors.filter { !$0.value.hasPrefix("sha256:") }.map(\.description).joined(separator: " "))",
         ])
+        await report(caller, selectors, .noMatch, reason: "no registration entry matches", call: call)
         return WorkloadAPIError.noIdentity(detail: "no registration entry matches this workload (uid \(caller.uid), pid \(caller.pid))")
+    }
+
+    /// Keeps a decision for the server's audit log.
+    func report(
+        _ caller: CallerCredentials, _ selectors: [Selector], _ outcome: WorkloadDecision.Outcome, ids: [String] = [], reason: String = "",
+        call: WorkloadDecision.Call
+    ) async {
+        guard let reporter else { return }
+        await reporter.record(WorkloadDecision(
+            caller: CallerIdentity(pid: caller.pid, uid: caller.uid, gid: caller.gid), selectors: selectors, spiffeIDs: ids,
+            outcome: outcome, reason: reason, call: call))
     }
 
     /// A stream of `make(bundle, CRLs)`, now and whenever it changes.

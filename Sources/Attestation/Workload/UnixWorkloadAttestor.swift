@@ -51,7 +51,7 @@ public actor UnixWorkloadAttestor: WorkloadAttestor {
     }
 
     /// The process's start time in clock ticks since boot (field 22 of `/proc/<pid>/stat`).
-    func startTime(of pid: Int32) throws(WorkloadAttestationError) -> UInt64 {
+    public nonisolated func startTime(of pid: Int32) throws(WorkloadAttestationError) -> UInt64 {
         guard let stat = try? String(contentsOfFile: "\(procRoot)/\(pid)/stat", encoding: .utf8) else {
             throw .processGone(pid: pid)
         }

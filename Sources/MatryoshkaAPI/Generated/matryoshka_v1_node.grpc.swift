@@ -111,6 +111,19 @@ public enum Matryoshka_V1_Node: Sendable {
                 type: .bidirectionalStreaming
             )
         }
+        /// Namespace for "ReportWorkloadAttestations" metadata.
+        public enum ReportWorkloadAttestations: Sendable {
+            /// Request type for "ReportWorkloadAttestations".
+            public typealias Input = Matryoshka_V1_ReportWorkloadAttestationsRequest
+            /// Response type for "ReportWorkloadAttestations".
+            public typealias Output = Matryoshka_V1_ReportWorkloadAttestationsResponse
+            /// Descriptor for "ReportWorkloadAttestations".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "matryoshka.v1.Node"),
+                method: "ReportWorkloadAttestations",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "matryoshka.v1.Node" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Attest.descriptor,
@@ -119,7 +132,8 @@ public enum Matryoshka_V1_Node: Sendable {
             MintX509SVIDs.descriptor,
             MintJWTSVID.descriptor,
             Revoke.descriptor,
-            Reattest.descriptor
+            Reattest.descriptor,
+            ReportWorkloadAttestations.descriptor
         ]
     }
 }
@@ -282,6 +296,25 @@ extension Matryoshka_V1_Node {
             request: GRPCCore.StreamingServerRequest<Matryoshka_V1_ReattestRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_ReattestResponse>
+
+        /// Handle the "ReportWorkloadAttestations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Workload attestation decisions the caller made (served, refused, re-check failed), for the
+        /// > server's audit log. Sent in batches; a layer that could not deliver some says how many.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Matryoshka_V1_ReportWorkloadAttestationsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Matryoshka_V1_ReportWorkloadAttestationsResponse` messages.
+        func reportWorkloadAttestations(
+            request: GRPCCore.StreamingServerRequest<Matryoshka_V1_ReportWorkloadAttestationsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_ReportWorkloadAttestationsResponse>
     }
 
     /// Service protocol for the "matryoshka.v1.Node" service.
@@ -428,6 +461,25 @@ extension Matryoshka_V1_Node {
             request: GRPCCore.StreamingServerRequest<Matryoshka_V1_ReattestRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_ReattestResponse>
+
+        /// Handle the "ReportWorkloadAttestations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Workload attestation decisions the caller made (served, refused, re-check failed), for the
+        /// > server's audit log. Sent in batches; a layer that could not deliver some says how many.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_ReportWorkloadAttestationsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Matryoshka_V1_ReportWorkloadAttestationsResponse` message.
+        func reportWorkloadAttestations(
+            request: GRPCCore.ServerRequest<Matryoshka_V1_ReportWorkloadAttestationsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_ReportWorkloadAttestationsResponse>
     }
 
     /// Simple service protocol for the "matryoshka.v1.Node" service.
@@ -575,6 +627,25 @@ extension Matryoshka_V1_Node {
             response: GRPCCore.RPCWriter<Matryoshka_V1_ReattestResponse>,
             context: GRPCCore.ServerContext
         ) async throws
+
+        /// Handle the "ReportWorkloadAttestations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Workload attestation decisions the caller made (served, refused, re-check failed), for the
+        /// > server's audit log. Sent in batches; a layer that could not deliver some says how many.
+        ///
+        /// - Parameters:
+        ///   - request: A `Matryoshka_V1_ReportWorkloadAttestationsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Matryoshka_V1_ReportWorkloadAttestationsResponse` to respond with.
+        func reportWorkloadAttestations(
+            request: Matryoshka_V1_ReportWorkloadAttestationsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Matryoshka_V1_ReportWorkloadAttestationsResponse
     }
 }
 
@@ -659,6 +730,17 @@ extension Matryoshka_V1_Node.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Matryoshka_V1_Node.Method.ReportWorkloadAttestations.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_ReportWorkloadAttestationsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_ReportWorkloadAttestationsResponse>(),
+            handler: { request, context in
+                try await self.reportWorkloadAttestations(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -714,6 +796,17 @@ extension Matryoshka_V1_Node.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_RevokeResponse> {
         let response = try await self.revoke(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func reportWorkloadAttestations(
+        request: GRPCCore.StreamingServerRequest<Matryoshka_V1_ReportWorkloadAttestationsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Matryoshka_V1_ReportWorkloadAttestationsResponse> {
+        let response = try await self.reportWorkloadAttestations(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -824,6 +917,19 @@ extension Matryoshka_V1_Node.SimpleServiceProtocol {
                 )
                 return [:]
             }
+        )
+    }
+
+    public func reportWorkloadAttestations(
+        request: GRPCCore.ServerRequest<Matryoshka_V1_ReportWorkloadAttestationsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Matryoshka_V1_ReportWorkloadAttestationsResponse> {
+        return GRPCCore.ServerResponse<Matryoshka_V1_ReportWorkloadAttestationsResponse>(
+            message: try await self.reportWorkloadAttestations(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
         )
     }
 }
@@ -1007,6 +1113,30 @@ extension Matryoshka_V1_Node {
             deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_ReattestResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Matryoshka_V1_ReattestResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ReportWorkloadAttestations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Workload attestation decisions the caller made (served, refused, re-check failed), for the
+        /// > server's audit log. Sent in batches; a layer that could not deliver some says how many.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_ReportWorkloadAttestationsRequest` message.
+        ///   - serializer: A serializer for `Matryoshka_V1_ReportWorkloadAttestationsRequest` messages.
+        ///   - deserializer: A deserializer for `Matryoshka_V1_ReportWorkloadAttestationsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func reportWorkloadAttestations<Result>(
+            request: GRPCCore.ClientRequest<Matryoshka_V1_ReportWorkloadAttestationsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Matryoshka_V1_ReportWorkloadAttestationsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_ReportWorkloadAttestationsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_ReportWorkloadAttestationsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1268,6 +1398,41 @@ extension Matryoshka_V1_Node {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ReportWorkloadAttestations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Workload attestation decisions the caller made (served, refused, re-check failed), for the
+        /// > server's audit log. Sent in batches; a layer that could not deliver some says how many.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Matryoshka_V1_ReportWorkloadAttestationsRequest` message.
+        ///   - serializer: A serializer for `Matryoshka_V1_ReportWorkloadAttestationsRequest` messages.
+        ///   - deserializer: A deserializer for `Matryoshka_V1_ReportWorkloadAttestationsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func reportWorkloadAttestations<Result>(
+            request: GRPCCore.ClientRequest<Matryoshka_V1_ReportWorkloadAttestationsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Matryoshka_V1_ReportWorkloadAttestationsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Matryoshka_V1_ReportWorkloadAttestationsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_ReportWorkloadAttestationsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Matryoshka_V1_Node.Method.ReportWorkloadAttestations.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1471,6 +1636,36 @@ extension Matryoshka_V1_Node.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_ReattestRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_ReattestResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReportWorkloadAttestations" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Workload attestation decisions the caller made (served, refused, re-check failed), for the
+    /// > server's audit log. Sent in batches; a layer that could not deliver some says how many.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Matryoshka_V1_ReportWorkloadAttestationsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reportWorkloadAttestations<Result>(
+        request: GRPCCore.ClientRequest<Matryoshka_V1_ReportWorkloadAttestationsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_ReportWorkloadAttestationsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.reportWorkloadAttestations(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Matryoshka_V1_ReportWorkloadAttestationsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Matryoshka_V1_ReportWorkloadAttestationsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1706,6 +1901,40 @@ extension Matryoshka_V1_Node.ClientProtocol {
             producer: producer
         )
         return try await self.reattest(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReportWorkloadAttestations" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Workload attestation decisions the caller made (served, refused, re-check failed), for the
+    /// > server's audit log. Sent in batches; a layer that could not deliver some says how many.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reportWorkloadAttestations<Result>(
+        _ message: Matryoshka_V1_ReportWorkloadAttestationsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Matryoshka_V1_ReportWorkloadAttestationsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Matryoshka_V1_ReportWorkloadAttestationsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.reportWorkloadAttestations(
             request: request,
             options: options,
             onResponse: handleResponse

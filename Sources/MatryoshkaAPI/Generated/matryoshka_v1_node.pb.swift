@@ -412,6 +412,76 @@ public nonisolated struct Matryoshka_V1_ReattestResult: Sendable {
   public init() {}
 }
 
+/// One workload attestation decision by an agent (identical decisions within a batch coalesced).
+public nonisolated struct Matryoshka_V1_WorkloadAttestation: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// When it was made (milliseconds since 1970); the first of `count` identical ones.
+  public var timeMs: Int64 = 0
+
+  /// The caller's kernel credentials.
+  public var pid: Int32 = 0
+
+  public var uid: UInt32 = 0
+
+  public var gid: UInt32 = 0
+
+  /// The caller's executable, as attested.
+  public var executable: String = String()
+
+  /// Hex SHA-256 of the sorted selectors the caller was found to have: the evidence digest.
+  public var selectorsSha256: String = String()
+
+  /// The identities it was entitled to (empty when refused).
+  public var spiffeIds: [String] = []
+
+  /// served | no_match | refused | failed | recheck_failed
+  public var outcome: String = String()
+
+  /// Why, when not served.
+  public var reason: String = String()
+
+  /// Which Workload API call: x509, jwt, x509_bundles, jwt_bundles, validate.
+  public var call: String = String()
+
+  /// How many identical decisions this record stands for (>= 1).
+  public var count: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Matryoshka_V1_ReportWorkloadAttestationsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var attestations: [Matryoshka_V1_WorkloadAttestation] = []
+
+  /// Decisions the agent could not keep for delivery (its buffer was full) since the last report.
+  public var dropped: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Matryoshka_V1_ReportWorkloadAttestationsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// How many audit records the server appended.
+  public var recorded: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "matryoshka.v1"
@@ -1196,6 +1266,151 @@ nonisolated extension Matryoshka_V1_ReattestResult: SwiftProtobuf.Message, Swift
   public static func ==(lhs: Matryoshka_V1_ReattestResult, rhs: Matryoshka_V1_ReattestResult) -> Bool {
     if lhs.attestedAt != rhs.attestedAt {return false}
     if lhs.summary != rhs.summary {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Matryoshka_V1_WorkloadAttestation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WorkloadAttestation"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}time_ms\0\u{1}pid\0\u{1}uid\0\u{1}gid\0\u{1}executable\0\u{3}selectors_sha256\0\u{3}spiffe_ids\0\u{1}outcome\0\u{1}reason\0\u{1}call\0\u{1}count\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.timeMs) }()
+      case 2: try { try decoder.decodeSingularInt32Field(value: &self.pid) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.uid) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.gid) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.executable) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.selectorsSha256) }()
+      case 7: try { try decoder.decodeRepeatedStringField(value: &self.spiffeIds) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.outcome) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.call) }()
+      case 11: try { try decoder.decodeSingularUInt32Field(value: &self.count) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.timeMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.timeMs, fieldNumber: 1)
+    }
+    if self.pid != 0 {
+      try visitor.visitSingularInt32Field(value: self.pid, fieldNumber: 2)
+    }
+    if self.uid != 0 {
+      try visitor.visitSingularUInt32Field(value: self.uid, fieldNumber: 3)
+    }
+    if self.gid != 0 {
+      try visitor.visitSingularUInt32Field(value: self.gid, fieldNumber: 4)
+    }
+    if !self.executable.isEmpty {
+      try visitor.visitSingularStringField(value: self.executable, fieldNumber: 5)
+    }
+    if !self.selectorsSha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.selectorsSha256, fieldNumber: 6)
+    }
+    if !self.spiffeIds.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.spiffeIds, fieldNumber: 7)
+    }
+    if !self.outcome.isEmpty {
+      try visitor.visitSingularStringField(value: self.outcome, fieldNumber: 8)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 9)
+    }
+    if !self.call.isEmpty {
+      try visitor.visitSingularStringField(value: self.call, fieldNumber: 10)
+    }
+    if self.count != 0 {
+      try visitor.visitSingularUInt32Field(value: self.count, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Matryoshka_V1_WorkloadAttestation, rhs: Matryoshka_V1_WorkloadAttestation) -> Bool {
+    if lhs.timeMs != rhs.timeMs {return false}
+    if lhs.pid != rhs.pid {return false}
+    if lhs.uid != rhs.uid {return false}
+    if lhs.gid != rhs.gid {return false}
+    if lhs.executable != rhs.executable {return false}
+    if lhs.selectorsSha256 != rhs.selectorsSha256 {return false}
+    if lhs.spiffeIds != rhs.spiffeIds {return false}
+    if lhs.outcome != rhs.outcome {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.call != rhs.call {return false}
+    if lhs.count != rhs.count {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Matryoshka_V1_ReportWorkloadAttestationsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReportWorkloadAttestationsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}attestations\0\u{1}dropped\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.attestations) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.dropped) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.attestations.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.attestations, fieldNumber: 1)
+    }
+    if self.dropped != 0 {
+      try visitor.visitSingularUInt64Field(value: self.dropped, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Matryoshka_V1_ReportWorkloadAttestationsRequest, rhs: Matryoshka_V1_ReportWorkloadAttestationsRequest) -> Bool {
+    if lhs.attestations != rhs.attestations {return false}
+    if lhs.dropped != rhs.dropped {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Matryoshka_V1_ReportWorkloadAttestationsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReportWorkloadAttestationsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}recorded\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.recorded) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.recorded != 0 {
+      try visitor.visitSingularInt32Field(value: self.recorded, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Matryoshka_V1_ReportWorkloadAttestationsResponse, rhs: Matryoshka_V1_ReportWorkloadAttestationsResponse) -> Bool {
+    if lhs.recorded != rhs.recorded {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

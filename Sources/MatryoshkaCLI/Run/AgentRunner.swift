@@ -15,6 +15,8 @@ public enum AgentRunner {
         public var tpm: String?
         /// Continuous attestation interval in seconds (TPM); 0 turns it off.
         public var reattestInterval: Int?
+        /// Continuous workload attestation interval in seconds; 0 turns it off.
+        public var workloadRecheckInterval: Int?
         public var socket: String?
         public var dataDirectory: String?
         public var parentSocket: String?
@@ -34,6 +36,10 @@ public enum AgentRunner {
 
     public static func configuration(_ options: Options, environment: [String: String] = ProcessInfo.processInfo.environment) async throws(CLIError) -> AgentConfig {
         var config = try await baseConfiguration(options, environment: environment)
+        if let interval = options.workloadRecheckInterval {
+            guard interval >= 0 else { throw CLIError("--workload-recheck-interval must be 0 (off) or a number of seconds") }
+            config.workloadRecheckInterval = .seconds(interval)
+        }
         if let http = options.http {
             do {
                 let address = try HostAndPort(http)

@@ -86,6 +86,8 @@ public protocol DataStore: Sendable {
 
     /// Records an event that changes nothing else (a refusal, a failed attestation).
     func appendAudit(_ event: AuditEvent) async throws(DataStoreError)
+    /// Records several such events in one transaction, in order (a batch of workload attestations).
+    func appendAudit(_ events: [AuditEvent]) async throws(DataStoreError)
     /// Audit records in order, from `sequence` on, at most `limit`.
     func auditRecords(from sequence: Int64, limit: Int) async throws(DataStoreError) -> [AuditRecord]
 }

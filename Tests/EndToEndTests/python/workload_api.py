@@ -10,11 +10,19 @@
     workload_api.py stream SOCKET_URI COUNT TIMEOUT
         watches X.509 contexts (stream_x509_contexts) until COUNT different leaf serials have been
         seen or TIMEOUT seconds pass. Prints {"updates": [...], "errors": [...]}.
+    workload_api.py escape SOCKET_URI OUT_FILE TIMEOUT
+        starts a holder (`hold`) and exits as soon as it holds an X509-SVID, so the holder is
+        orphaned: re-parented away from the agent that served it. Prints {"holder_pid": N}.
+    workload_api.py hold SOCKET_URI OUT_FILE TIMEOUT
+        watches X.509 contexts, says "ready" on stdout at the first one, and writes
+        {"updates": [...], "errors": [...]} to OUT_FILE when the stream fails or TIMEOUT passes.
 
 SOCKET_URI is unix:///absolute/path, as py-spiffe requires. Failures print one line on stderr and
 exit 1.
 """
 import json
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -135,6 +143,50 @@ def stream(socket, count, timeout):
         return {"updates": updates, "errors": errors}
 
 
+def escape(socket, out_path, timeout):
+    holder = subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), "hold", socket, out_path, str(timeout)],
+        stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    line = holder.stdout.readline().decode().strip()
+    if line != "ready":
+        holder.kill()
+        raise RuntimeError("the holder did not obtain an X509-SVID: " + (line or "no output"))
+    return {"holder_pid": holder.pid}
+
+
+def hold(socket, out_path, timeout):
+    updates = []
+    errors = []
+    done = threading.Event()
+    lock = threading.Lock()
+
+    def on_success(context):
+        leaf = context.default_svid.leaf
+        with lock:
+            first = not updates
+            updates.append({"spiffe_id": str(context.default_svid.spiffe_id), "serial": fingerprint(leaf)})
+        if first:
+            # The parent exits on this line; nothing more goes to stdout.
+            sys.stdout.write("ready\n")
+            sys.stdout.flush()
+
+    def on_error(error):
+        with lock:
+            errors.append(str(error))
+        done.set()
+
+    with WorkloadApiClient(socket_path=socket) as client:
+        handler = client.stream_x509_contexts(on_success=on_success, on_error=on_error, retry_connect=False)
+        done.wait(timeout)
+        handler.cancel()
+    with lock:
+        result = {"updates": updates, "errors": errors}
+    with open(out_path + ".tmp", "w") as out:
+        json.dump(result, out)
+    os.rename(out_path + ".tmp", out_path)
+    return None
+
+
 def main(argv):
     if len(argv) < 3:
         raise SystemExit(__doc__)
@@ -145,6 +197,11 @@ def main(argv):
         output = header(socket)
     elif command == "stream":
         output = stream(socket, int(argv[3]), float(argv[4]))
+    elif command == "escape":
+        output = escape(socket, argv[3], float(argv[4]))
+    elif command == "hold":
+        hold(socket, argv[3], float(argv[4]))
+        return
     else:
         raise SystemExit("unknown command " + command)
     print(json.dumps(output, sort_keys=True))

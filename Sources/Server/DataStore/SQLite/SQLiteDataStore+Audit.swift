@@ -7,6 +7,13 @@ extension SQLiteDataStore {
         }
     }
 
+    public func appendAudit(_ events: [AuditEvent]) async throws(DataStoreError) {
+        guard !events.isEmpty else { return }
+        try await write("appending to the audit log") { db in
+            for event in events { _ = try SQLiteAuditLog.append(event, db) }
+        }
+    }
+
     public func auditRecords(from sequence: Int64, limit: Int) async throws(DataStoreError) -> [AuditRecord] {
         guard limit > 0 else { return [] }
         let rows = try await read("reading the audit log") { db in
