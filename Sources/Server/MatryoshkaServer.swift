@@ -90,8 +90,11 @@ public actor MatryoshkaServer {
             "entries": "\(entries.count)", "bind": "\(config.bindAddress)", "admin_socket": "\(config.adminSocketPath)",
         ])
         do {
+            let eviction = config.maxAttestationAge.map {
+                StaleAgentEviction(store: store, revocation: revocation, index: index, maxAge: $0, logger: logger)
+            }
             try await serve(nodeServer: nodeServer, adminServer: adminServer, authorities: authorities, revocation: revocation,
-                            issuer: issuer, tlsIdentity: tlsIdentity, serverKey: serverKey, sealer: sealer)
+                            issuer: issuer, tlsIdentity: tlsIdentity, serverKey: serverKey, sealer: sealer, eviction: eviction)
         } catch {
             await Self.sealAtShutdown(sealer, logger: logger)
             throw error
@@ -114,14 +117,29 @@ public actor MatryoshkaServer {
 
     private func serve(
         nodeServer: GRPCServer<HTTP2ServerTransport.Posix>, adminServer: LocalSocketServer, authorities: AuthorityManager,
-        revocation: Revocation, issuer: Issuer, tlsIdentity: SVIDCertificateReloader, serverKey: SigningKey, sealer: AuditSealer?
+        revocation: Revocation, issuer: Issuer, tlsIdentity: SVIDCertificateReloader, serverKey: SigningKey, sealer: AuditSealer?,
+        eviction: StaleAgentEviction?
     ) async throws {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
+                // Stopped by graceful shutdown (below), never by cancelling `serve()`: cancelling
+                // NIO's accept loop drops connections accepted but not yet handed over, and
+                // NIO traps on those ("Deinited NIOAsyncWriter without calling finish()").
+                // Calls still open after the grace period (agents' Sync streams never end by
+                // themselves) are cancelled then; no connection is being accepted by that time.
+                let serving = Task { try await nodeServer.serve() }
                 do {
-                    try await nodeServer.serve()
+                    try await withTaskCancellationHandler {
+                        try await serving.value
+                    } onCancel: {
+                        nodeServer.beginGracefulShutdown()
+                        Task {
+                            try? await Task.sleep(for: Self.shutdownGracePeriod)
+                            serving.cancel()
+                        }
+                    }
                 } catch {
-                    // Stopping: the transport may report the cancellation as its own error.
+                    // Stopping: the transport may report the shutdown as its own error.
                     if Task.isCancelled { return }
                     throw error
                 }
@@ -145,6 +163,7 @@ public actor MatryoshkaServer {
             }
             group.addTask { try await revocation.run() }
             if let sealer { group.addTask { try await sealer.run() } }
+            if let eviction { group.addTask { try await eviction.run() } }
             group.addTask { [logger] in
                 try await Self.rotationLoop(authorities: authorities, serverSVIDTTL: self.config.agentSVIDTTL, logger: logger) {
                     _ = try await self.renewServerIdentity(issuer: issuer, reloader: tlsIdentity, key: serverKey)
@@ -256,6 +275,9 @@ public actor MatryoshkaServer {
         try reloader.update(chain: chain, key: key.certificatePrivateKey)
         return key
     }
+
+    /// How long open node API calls get to finish when the server stops.
+    static let shutdownGracePeriod: Duration = .seconds(2)
 
     private nonisolated func nodeTransport(reloader: SVIDCertificateReloader, authorities: AuthorityManager) throws -> HTTP2ServerTransport.Posix {
         let security = try HTTP2ServerTransport.Posix.TransportSecurity.mTLS(certificateReloader: reloader) { tls in

@@ -30,11 +30,15 @@ struct ServerCommand: AsyncParsableCommand {
         @Option(name: .long, help: ArgumentHelp("Agent SVID lifetime (default 1h).", valueName: "DURATION")) var agentTTL: String?
         @Option(name: .long, help: ArgumentHelp(
             "How often the server signs the audit chain head (default 5m; also on shutdown).", valueName: "DURATION")) var auditSignInterval: String?
+        @Option(name: .long, help: ArgumentHelp(
+            "Evict agents that can re-attest (TPM) but have not for this long, revoking their identities; they may attest afresh (default: never).",
+            valueName: "DURATION")) var maxAttestationAge: String?
         @OptionGroup var log: LogOptions
 
         func run() async throws {
             var options = ServerRunner.Options()
             options.auditSignInterval = auditSignInterval
+            options.maxAttestationAge = maxAttestationAge
             options.configFile = config
             options.dataDirectory = dataDir
             options.trustDomain = trustDomain

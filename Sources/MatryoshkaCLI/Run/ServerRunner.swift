@@ -25,6 +25,8 @@ public enum ServerRunner {
         public var agentTTL: String?
         /// How often the audit chain head is signed.
         public var auditSignInterval: String?
+        /// Evict agents that can re-attest but have not for this long.
+        public var maxAttestationAge: String?
 
         public init() {}
     }
@@ -70,7 +72,8 @@ public enum ServerRunner {
         config.defaultJWTSVIDTTL = try duration(options.jwtTTL ?? file.svid?.jwtTTL, name: "JWT-SVID TTL") ?? config.defaultJWTSVIDTTL
         config.agentSVIDTTL = try duration(options.agentTTL ?? file.svid?.agentTTL, name: "agent SVID TTL") ?? config.agentSVIDTTL
         config.defaultJoinTokenTTL = try duration(file.joinTokenTTL, name: "join token TTL") ?? config.defaultJoinTokenTTL
-        config.auditHeadInterval = try duration(options.auditSignInterval, name: "audit sign interval") ?? config.auditHeadInterval
+        config.auditHeadInterval = try duration(options.auditSignInterval ?? file.audit?.signInterval, name: "audit sign interval") ?? config.auditHeadInterval
+        config.maxAttestationAge = try duration(options.maxAttestationAge ?? file.agents?.maxAttestationAge, name: "max attestation age")
         if let tpm = file.tpm {
             do {
                 config.tpm = try tpm.settings()

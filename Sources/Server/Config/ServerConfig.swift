@@ -23,6 +23,9 @@ public struct ServerConfig: Sendable {
     public var defaultJoinTokenTTL: Duration
     /// How often the audit chain head is signed (it is also signed on graceful shutdown).
     public var auditHeadInterval: Duration = .seconds(300)
+    /// Agents whose method lets them re-attest (TPM) and whose last successful attestation is
+    /// older than this are evicted, their identities revoked; nil: never. They may attest afresh.
+    public var maxAttestationAge: Duration?
     /// An upstream CA (certificate and key PEM files, and the bundle of its roots) that signs this
     /// server's CAs; when nil the server is its own root.
     public var upstreamCA: UpstreamCA?

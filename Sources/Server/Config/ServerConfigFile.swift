@@ -23,6 +23,10 @@ import Yams
 ///   jwt_ttl: 5m
 ///   agent_ttl: 1h
 /// join_token_ttl: 10m
+/// agents:
+///   max_attestation_age: 10m # evict agents that can re-attest (TPM) but have not for this long
+/// audit:
+///   sign_interval: 5m        # how often the audit chain head is signed (also on shutdown)
 /// tpm:                       # TPM node attestation, see TPMSettings
 ///   ek_ca_bundle: /etc/matryoshka/ek-ca.pem
 ///   nodes:
@@ -38,8 +42,22 @@ public struct ServerConfigFile: Decodable, Sendable, Equatable {
     public var ca: CA?
     public var svid: SVID?
     public var joinTokenTTL: String?
+    public var agents: Agents?
+    public var audit: Audit?
     /// TPM node attestation (see ``TPMSettings``).
     public var tpm: TPM?
+
+    public struct Agents: Decodable, Sendable, Equatable {
+        public var maxAttestationAge: String?
+
+        enum CodingKeys: String, CodingKey { case maxAttestationAge = "max_attestation_age" }
+    }
+
+    public struct Audit: Decodable, Sendable, Equatable {
+        public var signInterval: String?
+
+        enum CodingKeys: String, CodingKey { case signInterval = "sign_interval" }
+    }
 
     public struct CA: Decodable, Sendable, Equatable {
         public var keyType: String?
@@ -66,6 +84,7 @@ public struct ServerConfigFile: Decodable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case trustDomain = "trust_domain", dataDir = "data_dir", bind, http, adminSocket = "admin_socket", ca, svid
         case joinTokenTTL = "join_token_ttl"
+        case agents, audit
         case tpm
     }
 
@@ -85,7 +104,9 @@ public struct ServerConfigFile: Decodable, Sendable, Equatable {
     public static func parse(_ yaml: String, source: String = "config") throws(ConfigError) -> ServerConfigFile {
         do {
             try ConfigKeys.refuseUnknown(in: yaml, allowed: [
-                "": ["trust_domain", "data_dir", "bind", "http", "admin_socket", "ca", "svid", "join_token_ttl", "tpm"],
+                "": ["trust_domain", "data_dir", "bind", "http", "admin_socket", "ca", "svid", "join_token_ttl", "agents", "audit", "tpm"],
+                "agents": ["max_attestation_age"],
+                "audit": ["sign_interval"],
                 "ca": ["key_type", "ttl", "upstream"],
                 "ca.upstream": ["certificate", "key", "bundle"],
                 "svid": ["x509_ttl", "jwt_ttl", "agent_ttl"],
