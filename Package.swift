@@ -187,7 +187,7 @@ let package = Package(
         .target(
             name: "MatryoshkaCLI",
             dependencies: [
-                "SPIFFE", "Authority", "Attestation", "MatryoshkaAPI", "WorkloadAPI", "Server", "Agent", "Lineage",
+                "SPIFFE", "Authority", "Attestation", "MatryoshkaAPI", "WorkloadAPI", "Server", "Agent", "Lineage", "TPM",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -210,7 +210,10 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "SPIFFETests", dependencies: ["SPIFFE", "Authority"], resources: [.copy("testdata")]),
         .testTarget(name: "AuthorityTests", dependencies: ["Authority", "SPIFFE"]),
-        .testTarget(name: "MatryoshkaCLITests", dependencies: ["MatryoshkaCLI", "SPIFFE", "Authority", "TestSupport"], exclude: ["python"]),
+        .testTarget(name: "MatryoshkaCLITests", dependencies: [
+            "MatryoshkaCLI", "SPIFFE", "Authority", "TestSupport", "Attestation", "Lineage", "TPM",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ], exclude: ["python"]),
         .testTarget(name: "WorkloadAPITests", dependencies: [
             "WorkloadAPI", "SPIFFE", "Authority", "TestSupport",
             .product(name: "X509", package: "swift-certificates"),

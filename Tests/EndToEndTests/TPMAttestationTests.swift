@@ -115,6 +115,132 @@ struct TPMAttestationTests {
         }
     }
 
+    @Test("node entries: a workload registered under the EU node group is served only by nodes labelled region:eu")
+    func nodeGroupsByLabel() async throws {
+        try await SoftwareTPM.with { tpm in
+            try await Deployment.with { deployment in
+                let info = try await deployment.cli(["agent", "tpm-info", "--tpm", tpm.tcti, "--json"])
+                try #require(expectSuccess(info))
+                let ekHash = try info.json(TPMInfoReport.self).ek_hash
+                try await deployment.startServer()
+                try #require(expectSuccess(try await deployment.admin(["server", "tpm", "allow", "--ek-hash", ekHash, "--label", "region:eu"])))
+                let eu = deployment.id("/cluster/eu"), us = deployment.id("/cluster/us")
+                try #require(expectSuccess(try await deployment.admin(["entry", "create", "--node", "--spiffe-id", eu, "--selector", "region:eu"])))
+                try #require(expectSuccess(try await deployment.admin(["entry", "create", "--node", "--spiffe-id", us, "--selector", "region:us"])))
+                let payments = deployment.id("/payments"), billing = deployment.id("/billing")
+                try await deployment.createEntry(spiffeID: payments, parentID: eu)
+                try await deployment.createEntry(spiffeID: billing, parentID: us)
+
+                try await deployment.writeBundle()
+                let agent = try await deployment.startAgent(
+                    "node", joinToken: nil, trustBundle: deployment.bundlePath, ["--tpm", tpm.tcti, "--reattest-interval", "0"])
+                // The node is in the EU group: it serves the EU workload, never the US one.
+                let set = try await deployment.waitForSVIDs([payments], agent: agent)
+                #expect(!set.svids.contains { $0.spiffeID == billing })
+                let shown = try await deployment.admin(["agent", "show", agent.agentID])
+                #expect(shown.stdout.contains("Node group:        \(eu)") && !shown.stdout.contains(us), "\(shown)")
+
+                // A group created while the node is connected reaches it at once.
+                let everywhere = deployment.id("/cluster/all-tpm")
+                try #require(expectSuccess(try await deployment.admin(["entry", "create", "--node", "--spiffe-id", everywhere, "--selector", "tpm:ek-hash:\(ekHash)"])))
+                let metrics = deployment.id("/metrics-exporter")
+                try await deployment.createEntry(spiffeID: metrics, parentID: everywhere)
+                try await deployment.waitForSVIDs([payments, metrics], agent: agent)
+
+                // Node entries are refused what they cannot be: nested, issued with DNS names.
+                let nested = try await deployment.admin(["entry", "create", "--node", "--spiffe-id", deployment.id("/cluster/x"), "--selector", "region:eu", "--nested"])
+                expectError(nested, "--node names a group of nodes")
+            }
+        }
+    }
+
+    /// What `lineage verify --json` prints of the hardware link.
+    struct VerifiedLineage: Decodable {
+        struct Hardware: Decodable { let ek_hash: String; let pcrs: [String: String] }
+        let verified: Bool
+        let hardware: Hardware?
+    }
+
+    @Test("a TPM agent renews by attesting afresh: each SVID's hardware link is a quote binding its own key, which lineage verify checks")
+    func renewalCarriesAFreshQuote() async throws {
+        try await SoftwareTPM.with { tpm in
+            try await Deployment.with { deployment in
+                let info = try await deployment.cli(["agent", "tpm-info", "--tpm", tpm.tcti, "--json"])
+                try #require(expectSuccess(info))
+                let ekHash = try info.json(TPMInfoReport.self).ek_hash
+                // Agent SVIDs live 20 s: renewed every 10 s.
+                try await deployment.startServer(["--agent-ttl", "20s"])
+                try #require(expectSuccess(try await deployment.admin(["server", "tpm", "allow", "--ek-hash", ekHash])))
+                try await deployment.writeBundle()
+                let agent = try await deployment.startAgent(
+                    "node", joinToken: nil, trustBundle: deployment.bundlePath, ["--tpm", tpm.tcti, "--reattest-interval", "3"])
+                let svid = agent.dataDirectory + "/agent-svid.pem"
+                let firstSerial = try Certificates.leafSerial(svid)
+
+                let verified = try await deployment.cli(["lineage", "verify", "--bundle", deployment.bundlePath, svid, "--json"])
+                try #require(expectSuccess(verified))
+                let report = try verified.json(VerifiedLineage.self)
+                #expect(report.verified && report.hardware?.ek_hash == ekHash, "\(verified)")
+                #expect(report.hardware?.pcrs.isEmpty == false)
+
+                _ = try await agent.process.waitFor(line: "agent SVID renewed", timeout: .seconds(40))
+                let renewedSerial = try await eventually("the renewed agent SVID on disk", timeout: .seconds(10)) {
+                    let serial = try Certificates.leafSerial(svid)
+                    return serial != firstSerial ? serial : nil
+                }
+                #expect(renewedSerial != firstSerial)
+                let again = try await deployment.cli(["lineage", "verify", "--bundle", deployment.bundlePath, svid])
+                #expect(again.succeeded && again.stdout.contains("hardware: TPM quote verified (EK \(ekHash)"), "\(again)")
+                // Continuous attestation goes on with the new SVID (its evidence names the new AK).
+                _ = try await agent.process.waitFor(line: "node re-attested", after: agent.process.mark(), timeout: .seconds(30))
+
+                // A workload under the renewed agent: its lineage's hardware link verifies too.
+                let web = deployment.id("/web")
+                try await deployment.createEntry(spiffeID: web, parentID: agent.agentID)
+                try await deployment.waitForSVIDs([web], agent: agent)
+                let out = deployment.directory.file("web")
+                try #require(expectSuccess(try await deployment.workload(["svid", "fetch", "--write", out], agent: agent)))
+                let workload = try await deployment.cli(["lineage", "verify", "--bundle", deployment.bundlePath, out + "/svid.pem", "--json"])
+                #expect(workload.succeeded && (try? workload.json(VerifiedLineage.self).hardware?.ek_hash) == ekHash, "\(workload)")
+            }
+        }
+    }
+
+    @Test("an agent that stops re-attesting is evicted after the server's max attestation age, its identities revoked")
+    func silentAgentIsEvicted() async throws {
+        try await SoftwareTPM.with { tpm in
+            try await Deployment.with { deployment in
+                let info = try await deployment.cli(["agent", "tpm-info", "--tpm", tpm.tcti, "--json"])
+                try #require(expectSuccess(info))
+                let ekHash = try info.json(TPMInfoReport.self).ek_hash
+                let config = try deployment.directory.write("server.yaml", """
+                    agents:
+                      max_attestation_age: 4s
+                    audit:
+                      sign_interval: 1h
+                    """)
+                try await deployment.startServer(["--config", config], http: true)
+                try #require(expectSuccess(try await deployment.admin(["server", "tpm", "allow", "--ek-hash", ekHash])))
+                try await deployment.writeBundle()
+                // This agent never re-attests.
+                let agent = try await deployment.startAgent(
+                    "node", joinToken: nil, trustBundle: deployment.bundlePath, ["--tpm", tpm.tcti, "--reattest-interval", "0"])
+                let nodeSerial = try Certificates.leafSerial(agent.dataDirectory + "/agent-svid.pem")
+                try await eventually("the silent agent evicted", timeout: .seconds(30), interval: .milliseconds(500)) {
+                    let shown = try await deployment.admin(["agent", "show", agent.agentID])
+                    return shown.stdout.contains("Trust:             evicted") ? true : nil
+                }
+                let base = await deployment.httpBaseURL
+                try await eventually("the agent SVID on the CRL", timeout: .seconds(15), interval: .milliseconds(200)) {
+                    let pem = String(decoding: try await HTTP.get(base + "/crl?format=pem"), as: UTF8.self)
+                    return try Self.revokedSerials(pem).contains(nodeSerial) ? true : nil
+                }
+                let audit = try await deployment.admin(["audit", "show", "--spiffe-id", agent.agentID])
+                #expect(audit.stdout.contains("agent.evict") && audit.stdout.contains("no successful attestation for"), "\(audit)")
+            }
+        }
+    }
+
     @Test("an EK that is not enrolled is refused")
     func unknownEKIsRefused() async throws {
         try await SoftwareTPM.with { tpm in

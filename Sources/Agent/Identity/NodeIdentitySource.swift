@@ -7,8 +7,9 @@ import MatryoshkaAPI
 import SPIFFE
 import X509
 
-/// A node agent's identity: attested once (join token), kept in the data directory across
-/// restarts, renewed through the server at half-life.
+/// A node agent's identity: attested once (join token, TPM), kept in the data directory across
+/// restarts, renewed at half-life — through the server's RenewAgent (join token), or by
+/// attesting afresh for the new key (TPM).
 struct NodeIdentitySource: IdentitySource {
     let config: AgentConfig
     let store: AgentStateStore
@@ -71,10 +72,40 @@ struct NodeIdentitySource: IdentitySource {
         let renewAt = issued.addingTimeInterval(leaf.notValidAfter.timeIntervalSince(issued) / 2)
         try await Task.sleep(for: .seconds(max(0, renewAt.timeIntervalSinceNow)))
         let key = try SigningKey(generating: .ecP256)
-        let chain = try await client.renew(key: key)
-        try store.saveIdentity(chain: chain, key: key)
+        let chain: [Certificate]
+        if let tpm = tpmClient {
+            chain = try await renewByAttestation(tpm, key: key, until: leaf.notValidAfter)
+        } else {
+            chain = try await client.renew(key: key)
+            try store.saveIdentity(chain: chain, key: key)
+        }
         logger.info("agent SVID renewed", metadata: ["serial": "\(chain[0].serialNumber.hexString)", "expires": "\(chain[0].notValidAfter.formatted(.iso8601))"])
         await feed.update(LayerIdentity(chain: chain, key: key.certificatePrivateKey))
+    }
+
+    /// A TPM node renews by attesting afresh for its new key, so the new SVID's hardware link is a
+    /// quote binding that key (re-stating the old quote would bind the old one). A TPM busy with
+    /// a re-attestation quote, or a server briefly away, is tried again until the current SVID is
+    /// about to expire.
+    private func renewByAttestation(_ tpm: TPMAttestorClient, key: SigningKey, until expiry: Date) async throws -> [Certificate] {
+        guard let bundle = try store.load(trustDomain: config.trustDomain)?.bundle else {
+            throw AgentError("cannot renew: the agent's saved trust bundle is missing from \(config.dataDirectory)")
+        }
+        while true {
+            do {
+                let state = try await attest(with: tpm, key: key, bootstrapBundle: bundle)
+                if let ak = tpm.attestationKey { try TPMAttestationKeyFile(directory: config.dataDirectory).save(ak) }
+                return state.chain
+            } catch {
+                // A refusal is final (the node is evicted or untrusted); anything else is retried.
+                let reason = "\(error)"
+                guard !(error is CancellationError), !reason.contains("node attestation refused"), Date().addingTimeInterval(10) < expiry else {
+                    throw error
+                }
+                logger.warning("renewal by TPM attestation did not complete; trying again", metadata: ["reason": "\(reason)"])
+                try await Task.sleep(for: .seconds(2))
+            }
+        }
     }
 
     func bundleChanged(_ bundle: SPIFFEBundle) async {
@@ -119,15 +150,16 @@ struct NodeIdentitySource: IdentitySource {
         } catch {
             throw AgentError("cannot read trust bundle \(bundlePath): \(error)")
         }
-        let state = try await attest(with: attestor, bootstrapBundle: bootstrapBundle)
+        let state = try await attest(with: attestor, key: try SigningKey(generating: .ecP256), bootstrapBundle: bootstrapBundle)
         if let tpm = attestor as? TPMAttestorClient, let key = tpm.attestationKey {
             try TPMAttestationKeyFile(directory: config.dataDirectory).save(key)
         }
         return state
     }
 
-    private func attest(with attestor: any NodeAttestorClient, bootstrapBundle: SPIFFEBundle) async throws -> AgentStateStore.State {
-        let key = try SigningKey(generating: .ecP256)
+    /// Attests the node for `key` (the key of the agent SVID to be issued), authenticating the
+    /// server with `bootstrapBundle`; saves the new identity and bundle.
+    private func attest(with attestor: any NodeAttestorClient, key: SigningKey, bootstrapBundle: SPIFFEBundle) async throws -> AgentStateStore.State {
         let reloader = SVIDCertificateReloader()
         try reloader.update(chain: [try CertificateRequests.bootstrapCertificate(for: key)], key: key.certificatePrivateKey)
         let diagnostics = TLSDiagnostics()

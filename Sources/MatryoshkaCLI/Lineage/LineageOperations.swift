@@ -45,7 +45,7 @@ public enum LineageOperations {
         // Only the verified chain's CA certificates may sign first links, never what the peer sent.
         let verifier = LineageVerifier(bundle: bundle, chain: verified.chain)
         try check(lineage, of: id, key: verified.leaf.publicKey, with: verifier, bundle: bundle, bundlePath: bundlePath)
-        return LineageReport(credential: .x509SVID, spiffeID: id, lineage: lineage, verified: true)
+        return LineageReport(credential: .x509SVID, spiffeID: id, lineage: lineage, verified: true, hardware: try HardwareEvidence.check(lineage))
     }
 
     static func verifyJWT(
@@ -68,7 +68,7 @@ public enum LineageOperations {
             let ancestors = lineage.parent.spiffeIDs.reversed()
             throw CLIError("the JWT-SVID's act claim does not match its lineage (ancestors, nearest first: \(ancestors.isEmpty ? "none" : ancestors.joined(separator: ", ")))")
         }
-        return LineageReport(credential: .jwtSVID, spiffeID: id, lineage: lineage, verified: true)
+        return LineageReport(credential: .jwtSVID, spiffeID: id, lineage: lineage, verified: true, hardware: try HardwareEvidence.check(lineage))
     }
 
     static func check(

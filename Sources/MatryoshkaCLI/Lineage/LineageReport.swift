@@ -17,15 +17,18 @@ public struct LineageReport: Codable, Sendable, Equatable {
     /// Whether every hop was checked (`lineage verify`) or the links are only shown.
     public var verified: Bool
     public var links: [LineageLinkReport]
+    /// `lineage verify` of a TPM-rooted lineage: the hardware evidence of its first link, checked.
+    public var hardware: HardwareEvidence?
 
     enum CodingKeys: String, CodingKey {
-        case credential, spiffeID = "spiffe_id", verified, links
+        case credential, spiffeID = "spiffe_id", verified, links, hardware
     }
 
-    init(credential: Kind, spiffeID: SPIFFEID, lineage: Lineage?, verified: Bool) {
+    init(credential: Kind, spiffeID: SPIFFEID, lineage: Lineage?, verified: Bool, hardware: HardwareEvidence? = nil) {
         self.credential = credential
         self.spiffeID = spiffeID.description
         self.verified = verified
+        self.hardware = hardware
         links = lineage?.links.map(LineageLinkReport.init) ?? []
     }
 
@@ -36,7 +39,7 @@ public struct LineageReport: Codable, Sendable, Equatable {
             return "\(spiffeID): no lineage (this \(credential.name) has no \(carrier))\n"
         }
         let summary = verified ? "lineage verified: \(links.count) \(links.count == 1 ? "hop" : "hops")\n" : ""
-        return summary + LineageTree.render(links)
+        return summary + (hardware?.text ?? "") + LineageTree.render(links)
     }
 }
 

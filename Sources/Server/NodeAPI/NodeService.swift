@@ -72,10 +72,14 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
             throw error.rpcError
         }
         let now = Date()
+        // A live agent attesting again (a TPM node renewing for a new key) keeps its history, and
+        // its current SVID is honoured until it expires or the next renewal, as with RenewAgent.
+        let live = (try? await store.agent(id: result.agentID)).flatMap { $0.evicted ? nil : $0 }
         let agent = AgentRecord(
             spiffeID: result.agentID, attestationType: parameters.type, selectors: result.selectors,
             serialNumber: chain[0].serialNumber.hexString, expiresAt: chain[0].notValidAfter,
-            createdAt: now, lastAttestedAt: now, canReattest: result.canReattest)
+            createdAt: live?.createdAt ?? now, lastAttestedAt: now, canReattest: result.canReattest,
+            previousSerialNumber: live?.serialNumber)
         do {
             try await store.saveAgent(agent, audit: AuditEvent(
                 kind: "node.attest", actor: context.remotePeer, subject: result.agentID.description,
@@ -100,6 +104,10 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
         let caller = try await authenticator.authenticate(context)
         guard case .agent(let agent) = caller.kind else {
             throw RPCError(code: .permissionDenied, message: "only node agents renew through the server; nested layers get their SVIDs from their parent")
+        }
+        guard agent.attestationType != TPMNodeAttestation.type else {
+            // The first lineage link of a TPM agent is a quote binding its key: a new key needs a new quote.
+            throw RPCError(code: .failedPrecondition, message: "a TPM-attested agent renews by attesting again for its new key (Attest), so a fresh quote binds it")
         }
         let chain: [Certificate]
         do {
