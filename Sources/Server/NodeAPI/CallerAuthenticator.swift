@@ -45,7 +45,7 @@ struct CallerAuthenticator: Sendable {
             throw RPCError(code: .unauthenticated, message: "client certificate carries a malformed lineage: \(error)")
         }
         if let refusal = await revocation.refusal(for: verified.leaf, lineage: lineage) {
-            throw RPCError(code: .permissionDenied, message: refusal)
+            throw RPCError(code: .permissionDenied, message: await explain(refusal, of: verified.spiffeID, lineage: lineage))
         }
         let agent: AgentRecord?
         do {
@@ -68,6 +68,15 @@ struct CallerAuthenticator: Sendable {
         return Caller(
             spiffeID: verified.spiffeID, kind: .nested(entry), certificate: verified.leaf, lineage: lineage,
             ancestorAudienceLimits: await Self.ancestorAudienceLimits(lineage, index: index))
+    }
+
+    /// A refusal of a nested layer whose node was found untrusted says so first: the layer (a pod)
+    /// must move to a trusted node, as trying again through this one will never work.
+    func explain(_ refusal: String, of caller: SPIFFEID, lineage: Lineage) async -> String {
+        guard lineage.depth > 1, let root = lineage.links.first.flatMap({ try? SPIFFEID($0.spiffeID) }),
+              let node = try? await store.agent(id: root), let reason = node.untrustedReason
+        else { return refusal }
+        return "pod moved to an untrusted node: \(caller) reaches the server through node \(root), which is untrusted (\(reason)); it must be started on a trusted node. \(refusal)"
     }
 
     /// The audience limits of the nested layers above the last link of `lineage`, nearest first.

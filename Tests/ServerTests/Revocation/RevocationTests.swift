@@ -167,6 +167,23 @@ struct RevocationTests {
         }
     }
 
+    @Test("a pod whose node was found untrusted is told to move to a trusted node when it calls through that node's lineage")
+    func untrustedNode() async throws {
+        let stack = try await Self.stack()
+        let fixture = stack.fixture
+        var agent = try #require(try await fixture.store.agent(id: stack.agent.id))
+        agent.untrustedReason = "re-attestation failed: PCR 16 mismatch"
+        try await fixture.store.saveAgent(agent, audit: AuditEvent(kind: "agent.untrusted", actor: "server", subject: agent.spiffeID.description))
+        _ = try await fixture.revocation.revoke(node: stack.agent.id, reason: "re-attestation failed", by: "server")
+
+        let pod = try #require(await authenticationRefusal(stack.pod, fixture))
+        #expect(pod.code == .permissionDenied)
+        #expect(pod.message.hasPrefix("pod moved to an untrusted node: \(stack.pod.id) reaches the server through node \(stack.agent.id), which is untrusted (re-attestation failed: PCR 16 mismatch)"), "\(pod.message)")
+        // Deeper layers hear the same; the node agent itself is refused as evicted.
+        #expect(await authenticationRefusal(stack.task, fixture)?.message.contains("untrusted node") == true)
+        #expect(await authenticationRefusal(stack.agent, fixture)?.message.contains("pod moved") == false)
+    }
+
     @Test("a layer may revoke what it vouched for, at any depth below it, and nothing else")
     func vouched() async throws {
         let stack = try await Self.stack()
