@@ -7,8 +7,9 @@ import MatryoshkaAPI
 import SPIFFE
 import X509
 
-/// A node agent's identity: attested once (join token), kept in the data directory across
-/// restarts, renewed through the server at half-life.
+/// A node agent's identity: attested once (join token, TPM or x509pop), kept in the data directory
+/// across restarts, renewed through the server at half-life; with a TPM or x509pop, re-attested
+/// every `reattestInterval`.
 struct NodeIdentitySource: IdentitySource {
     let config: AgentConfig
     let store: AgentStateStore
@@ -26,13 +27,13 @@ struct NodeIdentitySource: IdentitySource {
     }
 
     func renew(identity: LayerIdentity, client: NodeClient, feed: IdentityFeed) async throws {
-        guard let tpm = tpmClient, config.reattestInterval > .zero else {
+        guard config.reattestInterval > .zero, let reattestor = try reattestorClient else {
             return try await renewAtHalfLife(identity: identity, client: client, feed: feed)
         }
         // Renewal and continuous attestation side by side; either ending ends this connection's turn.
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await renewAtHalfLife(identity: identity, client: client, feed: feed) }
-            group.addTask { try await reattestLoop(tpm, identity: identity, client: client) }
+            group.addTask { try await reattestLoop(reattestor, identity: identity, client: client) }
             try await group.next()
             group.cancelAll()
         }
@@ -43,15 +44,37 @@ struct NodeIdentitySource: IdentitySource {
         config.tpmTCTI.map { TPMAttestorClient(tcti: $0, attestationKey: TPMAttestationKeyFile(directory: config.dataDirectory).load()) }
     }
 
-    /// Sends a fresh TPM quote every `reattestInterval`. A refusal (the server evicted this node)
-    /// ends the connection with the server's `PermissionDenied`; a TPM or network hiccup is
-    /// logged and tried again next time.
-    private func reattestLoop(_ tpm: TPMAttestorClient, identity: LayerIdentity, client: NodeClient) async throws {
+    /// The x509pop attestation client, when the agent attests with a provisioned certificate (the
+    /// files are read again each time, so a fixed file is picked up).
+    var x509popClient: X509PoPAttestorClient? {
+        get throws {
+            guard let certificate = config.x509popCertificatePath, let key = config.x509popKeyPath else { return nil }
+            do {
+                return try X509PoPAttestorClient(certificatePath: certificate, keyPath: key)
+            } catch {
+                throw AgentError(error.message)
+            }
+        }
+    }
+
+    /// The client of the node attestation method that can prove the node's state again (TPM,
+    /// x509pop); nil for a join token.
+    var reattestorClient: (any NodeReattestorClient)? {
+        get throws {
+            if let tpm = tpmClient { return tpm }
+            return try x509popClient
+        }
+    }
+
+    /// Proves the node again every `reattestInterval` (a fresh TPM quote, or a fresh x509pop
+    /// signature). A refusal (the server evicted this node) ends the connection with the server's
+    /// `PermissionDenied`; a TPM or network hiccup is logged and tried again next time.
+    private func reattestLoop(_ reattestor: any NodeReattestorClient, identity: LayerIdentity, client: NodeClient) async throws {
         let agentKey = identity.chain[0].publicKey
         while true {
             try await Task.sleep(for: config.reattestInterval)
             do {
-                let result = try await client.reattest(with: tpm, agentKey: agentKey)
+                let result = try await client.reattest(with: reattestor, agentKey: agentKey)
                 logger.info("node re-attested", metadata: ["result": "\(result.summary)"])
             } catch let error as RPCError where error.code == .permissionDenied {
                 logger.error("the server refused this node's re-attestation: the node is untrusted and evicted", metadata: ["reason": "\(error.message)"])
@@ -97,7 +120,7 @@ struct NodeIdentitySource: IdentitySource {
                 ])
                 return saved
             }
-            guard config.joinToken != nil || config.tpmTCTI != nil else {
+            guard config.joinToken != nil || config.tpmTCTI != nil || config.x509popCertificatePath != nil else {
                 throw AgentError("the saved agent SVID expired at \(expiry.formatted(.iso8601)); the agent must attest again (start it with a new --join-token)")
             }
             logger.warning("saved agent SVID has expired; attesting again")
@@ -105,10 +128,12 @@ struct NodeIdentitySource: IdentitySource {
         let attestor: any NodeAttestorClient
         if let tpm = tpmClient {
             attestor = tpm
+        } else if let x509pop = try x509popClient {
+            attestor = x509pop
         } else if let token = config.joinToken {
             attestor = JoinTokenAttestorClient(token: token)
         } else {
-            throw AgentError("no agent identity in \(config.dataDirectory): start the agent with --join-token (from `matryoshka server token generate`) or --tpm TCTI")
+            throw AgentError("no agent identity in \(config.dataDirectory): start the agent with --join-token (from `matryoshka server token generate`), --tpm TCTI or --x509pop-cert/--x509pop-key")
         }
         guard let bundlePath = config.bootstrapBundlePath else {
             throw AgentError("--trust-bundle is required for the first attestation, to authenticate the server")

@@ -25,6 +25,8 @@ public enum ServerRunner {
         public var agentTTL: String?
         /// How often the audit chain head is signed.
         public var auditSignInterval: String?
+        /// x509pop node attestation: PEM bundle of the provisioning CAs (overrides `x509pop.ca_bundle`).
+        public var x509popCABundle: String?
 
         public init() {}
     }
@@ -74,6 +76,22 @@ public enum ServerRunner {
         if let tpm = file.tpm {
             do {
                 config.tpm = try tpm.settings()
+            } catch {
+                throw CLIError(error.message)
+            }
+        }
+        if let x509pop = file.x509pop {
+            do {
+                config.x509pop = try x509pop.settings()
+            } catch {
+                throw CLIError(error.message)
+            }
+        }
+        if let bundle = options.x509popCABundle { config.x509pop.caBundlePath = bundle }
+        if let bundle = config.x509pop.caBundlePath {
+            // Refuse to start on a bundle that cannot serve, before anything else starts.
+            do {
+                _ = try X509PoPAttestor.loadBundle(path: bundle)
             } catch {
                 throw CLIError(error.message)
             }
