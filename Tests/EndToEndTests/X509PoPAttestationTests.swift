@@ -1,5 +1,8 @@
+import Authority
 import Foundation
+import SPIFFE
 import Testing
+import X509
 
 /// x509pop node attestation with real processes: the provisioning PKI is made with `openssl` (an
 /// implementation independent of ours), the server trusts its CA (`--x509pop-ca-bundle`), and an
@@ -125,6 +128,53 @@ struct X509PoPAttestationTests {
             _ = try await agent.process.waitFor(line: "refused this node's re-attestation", timeout: .seconds(60))
             let shown = try await deployment.admin(["agent", "show", agent.agentID, "--json"])
             #expect(shown.stdout.contains("untrusted") && shown.stdout.contains("not trusted by the x509pop CA bundle"), "\(shown)")
+        }
+    }
+
+    @Test("a node whose certificate expires fails its next re-attestation and is evicted")
+    func expiredCertificateEvicted() async throws {
+        try await Deployment.with { deployment in
+            // openssl 3.0 cannot issue a certificate for seconds; swift-certificates can.
+            let caKey = try SigningKey(generating: .ecP256)
+            let caName = try DistinguishedName { CommonName("Short-lived provisioning CA") }
+            let ca = try Certificate(
+                version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: caKey.publicKey,
+                notValidBefore: Date().addingTimeInterval(-60), notValidAfter: Date().addingTimeInterval(3600),
+                issuer: caName, subject: caName, signatureAlgorithm: caKey.signatureAlgorithm,
+                extensions: try Certificate.Extensions {
+                    Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                    Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+                },
+                issuerPrivateKey: caKey.certificatePrivateKey)
+            let nodeKey = try SigningKey(generating: .ecP256)
+            let expiry = Date().addingTimeInterval(15)
+            let node = try Certificate(
+                version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: nodeKey.publicKey,
+                notValidBefore: Date().addingTimeInterval(-60), notValidAfter: expiry,
+                issuer: caName, subject: try DistinguishedName { CommonName("ephemeral-node") }, signatureAlgorithm: caKey.signatureAlgorithm,
+                extensions: try Certificate.Extensions { Critical(KeyUsage(digitalSignature: true)) },
+                issuerPrivateKey: caKey.certificatePrivateKey)
+            let caPath = try deployment.directory.write("short-ca.pem", try ca.serializeAsPEM().pemString + "\n")
+            let nodePath = try deployment.directory.write("short-node.pem", try node.serializeAsPEM().pemString + "\n")
+            let keyPath = try deployment.directory.write("short-node-key.pem", nodeKey.pkcs8PEM, mode: 0o600)
+
+            try await deployment.startServer(["--x509pop-ca-bundle", caPath])
+            try await deployment.writeBundle()
+            let agent = try await deployment.startAgent(
+                "node", joinToken: nil, trustBundle: deployment.bundlePath,
+                ["--x509pop-cert", nodePath, "--x509pop-key", keyPath, "--reattest-interval", "1"])
+            #expect(Date() < expiry, "the node attested before its certificate expired")
+            _ = try await agent.process.waitFor(line: "refused this node's re-attestation", timeout: .seconds(30))
+            #expect(Date() >= node.notValidAfter, "refused once the certificate (valid to the second) expired")
+            let shown = try await deployment.admin(["agent", "show", agent.agentID, "--json"])
+            #expect(shown.stdout.contains("untrusted") && shown.stdout.contains("expired at"), "\(shown)")
+
+            // The same certificate cannot bring the node back.
+            await agent.process.terminate()
+            try FileManager.default.removeItem(atPath: agent.dataDirectory)
+            let again = try await deployment.runFailingAgent(
+                "node-again", joinToken: nil, trustBundle: deployment.bundlePath, ["--x509pop-cert", nodePath, "--x509pop-key", keyPath])
+            expectError(again, "node attestation refused", "expired at", logs: true)
         }
     }
 }

@@ -27,13 +27,13 @@ struct NodeIdentitySource: IdentitySource {
     }
 
     func renew(identity: LayerIdentity, client: NodeClient, feed: IdentityFeed) async throws {
-        guard config.reattestInterval > .zero, let reattestor = try reattestorClient else {
+        guard config.reattestInterval > .zero, config.tpmTCTI != nil || config.x509popCertificatePath != nil else {
             return try await renewAtHalfLife(identity: identity, client: client, feed: feed)
         }
         // Renewal and continuous attestation side by side; either ending ends this connection's turn.
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await renewAtHalfLife(identity: identity, client: client, feed: feed) }
-            group.addTask { try await reattestLoop(reattestor, identity: identity, client: client) }
+            group.addTask { try await reattestLoop(identity: identity, client: client) }
             try await group.next()
             group.cancelAll()
         }
@@ -68,12 +68,14 @@ struct NodeIdentitySource: IdentitySource {
 
     /// Proves the node again every `reattestInterval` (a fresh TPM quote, or a fresh x509pop
     /// signature). A refusal (the server evicted this node) ends the connection with the server's
-    /// `PermissionDenied`; a TPM or network hiccup is logged and tried again next time.
-    private func reattestLoop(_ reattestor: any NodeReattestorClient, identity: LayerIdentity, client: NodeClient) async throws {
+    /// `PermissionDenied`; a TPM or network hiccup, or x509pop files that cannot be read just now,
+    /// is logged and tried again next time.
+    private func reattestLoop(identity: LayerIdentity, client: NodeClient) async throws {
         let agentKey = identity.chain[0].publicKey
         while true {
             try await Task.sleep(for: config.reattestInterval)
             do {
+                guard let reattestor = try reattestorClient else { continue }
                 let result = try await client.reattest(with: reattestor, agentKey: agentKey)
                 logger.info("node re-attested", metadata: ["result": "\(result.summary)"])
             } catch let error as RPCError where error.code == .permissionDenied {
