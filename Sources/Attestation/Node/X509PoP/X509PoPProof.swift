@@ -5,11 +5,15 @@ import _CryptoExtras
 
 /// How a node key signs an x509pop proof: fixed by the key type, never chosen by the signer.
 public enum X509PoPSignatureScheme: String, Sendable, Hashable, CaseIterable {
+    /// ECDSA with SHA-256, for P-256 keys.
     case ecdsaP256SHA256 = "ecdsa-p256-sha256"
+    /// ECDSA with SHA-384, for P-384 keys.
     case ecdsaP384SHA384 = "ecdsa-p384-sha384"
+    /// ECDSA with SHA-512, for P-521 keys.
     case ecdsaP521SHA512 = "ecdsa-p521-sha512"
     /// RSA PKCS#1 v1.5 with SHA-256 (what swift-certificates signs and verifies for RSA keys).
     case rsaPKCS1SHA256 = "rsa-pkcs1-sha256"
+    /// Ed25519, for Ed25519 keys.
     case ed25519
 
     /// The scheme a key's type implies.
