@@ -12,7 +12,10 @@ struct AgentCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run the agent.",
             discussion: """
-                The first time, the agent attests its node with --join-token, authenticating the server \
+                The first time, the agent attests its node with --join-token, --tpm, or --x509pop-cert and \
+                --x509pop-key (a certificate the node was provisioned with, from a CA in the server's \
+                --x509pop-ca-bundle: the agent proves it holds the key and becomes \
+                spiffe://TD/agent/x509pop/<sha256 of the certificate>), authenticating the server \
                 with --trust-bundle; it keeps its identity in --data-dir across restarts and renews it \
                 before expiry. It serves the Workload API on --socket to local workloads, attested by \
                 their uid, gid, user, group, executable path and sha256.
@@ -30,8 +33,14 @@ struct AgentCommand: AsyncParsableCommand {
         @Option(name: .long, help: ArgumentHelp(
             "Attest the node with its TPM 2.0: swtpm:host=HOST,port=PORT or device:/dev/tpmrm0 (instead of --join-token).",
             valueName: "TCTI")) var tpm: String?
+        @Option(name: .customLong("x509pop-cert"), help: ArgumentHelp(
+            "Attest the node with x509pop: its certificate chain, PEM, node certificate first (with --x509pop-key).",
+            valueName: "FILE")) var x509popCert: String?
+        @Option(name: .customLong("x509pop-key"), help: ArgumentHelp(
+            "With --x509pop-cert: the node certificate's private key, PEM (EC or RSA; PKCS#8, SEC1 or PKCS#1).",
+            valueName: "FILE")) var x509popKey: String?
         @Option(name: .long, help: ArgumentHelp(
-            "With --tpm: send the server a fresh TPM quote every SECONDS (default 60; 0 turns continuous attestation off).",
+            "With --tpm or --x509pop-cert: prove the node to the server again (a fresh TPM quote or x509pop signature) every SECONDS (default 60; 0 turns continuous attestation off).",
             valueName: "SECONDS")) var reattestInterval: Int?
         @Option(name: .long, help: ArgumentHelp(
             "Check every SECONDS that each process holding an X509-SVID stream is still the process attested, with its entries' selectors; one that is not has its identities revoked (default 30; 0 turns it off).",
@@ -55,6 +64,8 @@ struct AgentCommand: AsyncParsableCommand {
             options.trustBundle = trustBundle
             options.joinToken = joinToken
             options.tpm = tpm
+            options.x509popCertificate = x509popCert
+            options.x509popKey = x509popKey
             options.reattestInterval = reattestInterval
             options.workloadRecheckInterval = workloadRecheckInterval
             options.socket = socket

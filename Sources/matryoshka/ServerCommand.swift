@@ -15,6 +15,12 @@ struct ServerCommand: AsyncParsableCommand {
                 the data directory. Agents connect to --bind (gRPC over TLS); operators use the admin \
                 socket (owner-only); --http serves /health, /ready, /metrics, /bundle and /crl. Stops \
                 gracefully on SIGTERM or SIGINT.
+
+                Node attestation: join tokens (`server token generate`), TPM 2.0 (`tpm:` in the config, \
+                `server tpm allow`), and x509pop: with --x509pop-ca-bundle, a node provisioned with a \
+                certificate from one of those CAs attests by proving it holds the certificate's key \
+                (`agent run --x509pop-cert/--x509pop-key`) and becomes \
+                spiffe://TD/agent/x509pop/<sha256 of the certificate's DER>.
                 """)
 
         @Option(name: .long, help: ArgumentHelp("YAML configuration file.", valueName: "FILE")) var config: String?
@@ -33,10 +39,14 @@ struct ServerCommand: AsyncParsableCommand {
         @Option(name: .long, help: ArgumentHelp(
             "Evict agents that can re-attest (TPM) but have not for this long, revoking their identities; they may attest afresh (default: never).",
             valueName: "DURATION")) var maxAttestationAge: String?
+        @Option(name: .customLong("x509pop-ca-bundle"), help: ArgumentHelp(
+            "PEM bundle of the provisioning CAs whose node certificates may attest with x509pop (overrides x509pop.ca_bundle).",
+            valueName: "FILE")) var x509popCABundle: String?
         @OptionGroup var log: LogOptions
 
         func run() async throws {
             var options = ServerRunner.Options()
+            options.x509popCABundle = x509popCABundle
             options.auditSignInterval = auditSignInterval
             options.maxAttestationAge = maxAttestationAge
             options.configFile = config

@@ -134,6 +134,43 @@ struct BadInputTests {
         }
     }
 
+    @Test("agent run with missing, unreadable or mismatched x509pop files exits 1 saying which, before contacting the server", .enabled(if: Tools.openssl != nil, "needs openssl"))
+    func badX509PoPFiles() async throws {
+        try await Deployment.with { deployment in
+            let agent = try await deployment.startServerAndAgent()
+            let missing = deployment.directory.file("missing.pem")
+            let key = deployment.directory.file("node-key.pem")
+            let otherKey = deployment.directory.file("other-key.pem")
+            let certificate = deployment.directory.file("node.pem")
+            for (path, spec) in [(key, "rsa:2048"), (otherKey, "rsa:2048")] {
+                let made = try await deployment.run("openssl", [
+                    "req", "-x509", "-newkey", spec, "-nodes", "-keyout", path, "-out", path == key ? certificate : path + ".crt",
+                    "-days", "1", "-subj", "/CN=node", "-addext", "keyUsage=critical,digitalSignature",
+                ])
+                try #require(made.succeeded, "\(made)")
+            }
+            let notPEM = try deployment.directory.write("garbage.pem", "not a certificate\n")
+            let cases: [(String, [String], [String])] = [
+                ("missing certificate", ["--x509pop-cert", missing, "--x509pop-key", key], ["--x509pop-cert \(missing): no such file"]),
+                ("missing key", ["--x509pop-cert", certificate, "--x509pop-key", missing], ["--x509pop-key \(missing): no such file"]),
+                ("certificate without key", ["--x509pop-cert", certificate], ["--x509pop-cert needs --x509pop-key"]),
+                ("not PEM", ["--x509pop-cert", notPEM, "--x509pop-key", key], ["--x509pop-cert \(notPEM)", "no PEM CERTIFICATE"]),
+                ("key of another certificate", ["--x509pop-cert", certificate, "--x509pop-key", otherKey],
+                 ["--x509pop-key \(otherKey) does not match the certificate in --x509pop-cert \(certificate)"]),
+                ("with a join token too", ["--x509pop-cert", certificate, "--x509pop-key", key, "--join-token", "t"], ["give one"]),
+            ]
+            for (index, bad) in cases.enumerated() {
+                let result = try await deployment.runFailingAgent("bad-x509pop-\(index)", joinToken: nil, trustBundle: deployment.bundlePath, bad.1)
+                expectError(result, bad.2)
+                #expect(!result.stderr.contains("node attestation") && !result.stderr.contains("server not reachable"), "\(bad.0): nothing was sent to the server: \(result)")
+            }
+            // No harm: the server and the agent keep serving.
+            #expect(agent.process.isRunning)
+            let web = try await deployment.createEntry(spiffeID: deployment.id("/web"))
+            try await deployment.waitForSVIDs([web.spiffeID], agent: agent)
+        }
+    }
+
     @Test("a second server on a node API address already in use exits 1 saying so; the first keeps serving")
     func nodeAddressInUse() async throws {
         try await Deployment.with { deployment in

@@ -57,6 +57,11 @@ struct ConfigTests {
                 (nil, ["cannot read config file"], true),
                 ("trust_domain: example.org\nsvid:\n  x509_ttl: forever\n", ["X509-SVID TTL", "'forever' is not a duration"], false),
                 ("trust_domain: Example.org\n", ["trust domain 'Example.org'", "lower case"], false),
+                ("trust_domain: example.org\nx509pop:\n  ca_bundles: /x.pem\n", ["unknown key 'ca_bundles' under 'x509pop'", "ca_bundle"], true),
+                ("trust_domain: example.org\nx509pop:\n  ca_bundle: \(deployment.directory.file("no-such-ca.pem"))\n",
+                 ["x509pop CA bundle \(deployment.directory.file("no-such-ca.pem")): no such file"], false),
+                ("trust_domain: example.org\nx509pop:\n  ca_bundle: \(deployment.directory.file("bad-0.yaml"))\n",
+                 ["x509pop CA bundle \(deployment.directory.file("bad-0.yaml")): no PEM CERTIFICATE in it"], false),
             ]
             for (index, bad) in cases.enumerated() {
                 let path = deployment.directory.file("bad-\(index).yaml")
@@ -66,6 +71,13 @@ struct ConfigTests {
                 expectError(result, bad.fragments + (bad.namesFile ? [path] : []))
                 #expect(!FileManager.default.fileExists(atPath: deployment.directory.file("refused-\(index)/admin.sock")))
             }
+            // The flag: a bundle that is not PEM certificates stops the server before it starts.
+            let notPEM = try deployment.directory.write("not-a-bundle.pem", "hello\n")
+            let refused = try await deployment.cli(
+                ["server", "run", "--trust-domain", "example.org", "--bind", "127.0.0.1:\(port)", "--x509pop-ca-bundle", notPEM,
+                 "--data-dir", deployment.directory.file("refused-flag")], timeout: .seconds(30))
+            expectError(refused, "x509pop CA bundle \(notPEM): no PEM CERTIFICATE in it")
+            #expect(!FileManager.default.fileExists(atPath: deployment.directory.file("refused-flag/admin.sock")))
         }
     }
 }

@@ -21,8 +21,13 @@ public struct AgentConfig: Sendable {
     /// TPM node attestation: the TCTI of the node's TPM (`swtpm:host=H,port=P`,
     /// `device:/dev/tpmrm0`); the agent attests with it instead of a join token.
     public var tpmTCTI: String?
-    /// Continuous attestation (TPM): how often the agent sends the server a fresh quote; zero
-    /// turns it off.
+    /// x509pop node attestation: the PEM chain (node certificate first) the node was provisioned
+    /// with; the agent attests by proving it holds the key in ``x509popKeyPath``.
+    public var x509popCertificatePath: String?
+    /// x509pop node attestation: the PEM private key of the node certificate.
+    public var x509popKeyPath: String?
+    /// Continuous attestation (TPM, x509pop): how often the agent proves its node to the server
+    /// again (a fresh quote or signature); zero turns it off.
     public var reattestInterval: Duration = .seconds(60)
     /// Continuous workload attestation: how often a process holding an X509-SVID stream is
     /// checked again (same process, still a descendant, still has its entries' selectors); zero

@@ -7,9 +7,10 @@ import MatryoshkaAPI
 import SPIFFE
 import X509
 
-/// A node agent's identity: attested once (join token, TPM), kept in the data directory across
-/// restarts, renewed at half-life — through the server's RenewAgent (join token), or by
-/// attesting afresh for the new key (TPM).
+/// A node agent's identity: attested once (join token, TPM or x509pop), kept in the data directory
+/// across restarts, renewed at half-life — through the server's RenewAgent (join token), or by
+/// attesting afresh for the new key (TPM, x509pop: the first lineage link's evidence then binds
+/// the key it names); with a TPM or x509pop, re-attested every `reattestInterval`.
 struct NodeIdentitySource: IdentitySource {
     let config: AgentConfig
     let store: AgentStateStore
@@ -27,13 +28,13 @@ struct NodeIdentitySource: IdentitySource {
     }
 
     func renew(identity: LayerIdentity, client: NodeClient, feed: IdentityFeed) async throws {
-        guard let tpm = tpmClient, config.reattestInterval > .zero else {
+        guard config.reattestInterval > .zero, config.tpmTCTI != nil || config.x509popCertificatePath != nil else {
             return try await renewAtHalfLife(identity: identity, client: client, feed: feed)
         }
         // Renewal and continuous attestation side by side; either ending ends this connection's turn.
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await renewAtHalfLife(identity: identity, client: client, feed: feed) }
-            group.addTask { try await reattestLoop(tpm, identity: identity, client: client) }
+            group.addTask { try await reattestLoop(identity: identity, client: client) }
             try await group.next()
             group.cancelAll()
         }
@@ -44,15 +45,39 @@ struct NodeIdentitySource: IdentitySource {
         config.tpmTCTI.map { TPMAttestorClient(tcti: $0, attestationKey: TPMAttestationKeyFile(directory: config.dataDirectory).load()) }
     }
 
-    /// Sends a fresh TPM quote every `reattestInterval`. A refusal (the server evicted this node)
-    /// ends the connection with the server's `PermissionDenied`; a TPM or network hiccup is
-    /// logged and tried again next time.
-    private func reattestLoop(_ tpm: TPMAttestorClient, identity: LayerIdentity, client: NodeClient) async throws {
+    /// The x509pop attestation client, when the agent attests with a provisioned certificate (the
+    /// files are read again each time, so a fixed file is picked up).
+    var x509popClient: X509PoPAttestorClient? {
+        get throws {
+            guard let certificate = config.x509popCertificatePath, let key = config.x509popKeyPath else { return nil }
+            do {
+                return try X509PoPAttestorClient(certificatePath: certificate, keyPath: key)
+            } catch {
+                throw AgentError(error.message)
+            }
+        }
+    }
+
+    /// The client of the node attestation method that can prove the node's state again (TPM,
+    /// x509pop); nil for a join token.
+    var reattestorClient: (any NodeReattestorClient)? {
+        get throws {
+            if let tpm = tpmClient { return tpm }
+            return try x509popClient
+        }
+    }
+
+    /// Proves the node again every `reattestInterval` (a fresh TPM quote, or a fresh x509pop
+    /// signature). A refusal (the server evicted this node) ends the connection with the server's
+    /// `PermissionDenied`; a TPM or network hiccup, or x509pop files that cannot be read just now,
+    /// is logged and tried again next time.
+    private func reattestLoop(identity: LayerIdentity, client: NodeClient) async throws {
         let agentKey = identity.chain[0].publicKey
         while true {
             try await Task.sleep(for: config.reattestInterval)
             do {
-                let result = try await client.reattest(with: tpm, agentKey: agentKey)
+                guard let reattestor = try reattestorClient else { continue }
+                let result = try await client.reattest(with: reattestor, agentKey: agentKey)
                 logger.info("node re-attested", metadata: ["result": "\(result.summary)"])
             } catch let error as RPCError where error.code == .permissionDenied {
                 logger.error("the server refused this node's re-attestation: the node is untrusted and evicted", metadata: ["reason": "\(error.message)"])
@@ -73,8 +98,8 @@ struct NodeIdentitySource: IdentitySource {
         try await Task.sleep(for: .seconds(max(0, renewAt.timeIntervalSinceNow)))
         let key = try SigningKey(generating: .ecP256)
         let chain: [Certificate]
-        if let tpm = tpmClient {
-            chain = try await renewByAttestation(tpm, key: key, until: leaf.notValidAfter)
+        if let attestor = try reattestorClient {
+            chain = try await renewByAttestation(attestor, key: key, until: leaf.notValidAfter)
         } else {
             chain = try await client.renew(key: key)
             try store.saveIdentity(chain: chain, key: key)
@@ -83,18 +108,20 @@ struct NodeIdentitySource: IdentitySource {
         await feed.update(LayerIdentity(chain: chain, key: key.certificatePrivateKey))
     }
 
-    /// A TPM node renews by attesting afresh for its new key, so the new SVID's hardware link is a
-    /// quote binding that key (re-stating the old quote would bind the old one). A TPM busy with
-    /// a re-attestation quote, or a server briefly away, is tried again until the current SVID is
-    /// about to expire.
-    private func renewByAttestation(_ tpm: TPMAttestorClient, key: SigningKey, until expiry: Date) async throws -> [Certificate] {
+    /// A TPM or x509pop node renews by attesting afresh for its new key, so the new SVID's first
+    /// lineage link carries evidence binding that key (a TPM quote, an x509pop signature);
+    /// re-stating the old evidence would bind the old one. A TPM busy with a re-attestation quote,
+    /// or a server briefly away, is tried again until the current SVID is about to expire.
+    private func renewByAttestation(_ attestor: any NodeAttestorClient, key: SigningKey, until expiry: Date) async throws -> [Certificate] {
         guard let bundle = try store.load(trustDomain: config.trustDomain)?.bundle else {
             throw AgentError("cannot renew: the agent's saved trust bundle is missing from \(config.dataDirectory)")
         }
         while true {
             do {
-                let state = try await attest(with: tpm, key: key, bootstrapBundle: bundle)
-                if let ak = tpm.attestationKey { try TPMAttestationKeyFile(directory: config.dataDirectory).save(ak) }
+                let state = try await attest(with: attestor, key: key, bootstrapBundle: bundle)
+                if let tpm = attestor as? TPMAttestorClient, let ak = tpm.attestationKey {
+                    try TPMAttestationKeyFile(directory: config.dataDirectory).save(ak)
+                }
                 return state.chain
             } catch {
                 // A refusal is final (the node is evicted or untrusted); anything else is retried.
@@ -102,7 +129,7 @@ struct NodeIdentitySource: IdentitySource {
                 guard !(error is CancellationError), !reason.contains("node attestation refused"), Date().addingTimeInterval(10) < expiry else {
                     throw error
                 }
-                logger.warning("renewal by TPM attestation did not complete; trying again", metadata: ["reason": "\(reason)"])
+                logger.warning("renewal by attestation did not complete; trying again", metadata: ["reason": "\(reason)"])
                 try await Task.sleep(for: .seconds(2))
             }
         }
@@ -128,7 +155,7 @@ struct NodeIdentitySource: IdentitySource {
                 ])
                 return saved
             }
-            guard config.joinToken != nil || config.tpmTCTI != nil else {
+            guard config.joinToken != nil || config.tpmTCTI != nil || config.x509popCertificatePath != nil else {
                 throw AgentError("the saved agent SVID expired at \(expiry.formatted(.iso8601)); the agent must attest again (start it with a new --join-token)")
             }
             logger.warning("saved agent SVID has expired; attesting again")
@@ -136,10 +163,12 @@ struct NodeIdentitySource: IdentitySource {
         let attestor: any NodeAttestorClient
         if let tpm = tpmClient {
             attestor = tpm
+        } else if let x509pop = try x509popClient {
+            attestor = x509pop
         } else if let token = config.joinToken {
             attestor = JoinTokenAttestorClient(token: token)
         } else {
-            throw AgentError("no agent identity in \(config.dataDirectory): start the agent with --join-token (from `matryoshka server token generate`) or --tpm TCTI")
+            throw AgentError("no agent identity in \(config.dataDirectory): start the agent with --join-token (from `matryoshka server token generate`), --tpm TCTI or --x509pop-cert/--x509pop-key")
         }
         guard let bundlePath = config.bootstrapBundlePath else {
             throw AgentError("--trust-bundle is required for the first attestation, to authenticate the server")

@@ -1,4 +1,5 @@
 import Agent
+import Attestation
 import Foundation
 import Logging
 import SPIFFE
@@ -13,7 +14,10 @@ public enum AgentRunner {
         public var joinToken: String?
         /// TPM node attestation: the TCTI (`swtpm:host=H,port=P`, `device:/dev/tpmrm0`).
         public var tpm: String?
-        /// Continuous attestation interval in seconds (TPM); 0 turns it off.
+        /// x509pop node attestation: the node certificate chain (PEM, leaf first) and its key (PEM).
+        public var x509popCertificate: String?
+        public var x509popKey: String?
+        /// Continuous attestation interval in seconds (TPM, x509pop); 0 turns it off.
         public var reattestInterval: Int?
         /// Continuous workload attestation interval in seconds; 0 turns it off.
         public var workloadRecheckInterval: Int?
@@ -66,6 +70,9 @@ public enum AgentRunner {
         if let parent = options.parentSocket {
             if options.joinToken != nil { throw CLIError("--join-token is for node agents; a nested agent (--parent-socket) gets its identity from its parent") }
             if options.tpm != nil { throw CLIError("--tpm is for node agents; a nested agent (--parent-socket) gets its identity from its parent") }
+            if options.x509popCertificate != nil || options.x509popKey != nil {
+                throw CLIError("--x509pop-cert/--x509pop-key are for node agents; a nested agent (--parent-socket) gets its identity from its parent")
+            }
             let trustDomain = try await parentTrustDomain(options, parent: parent)
             return AgentConfig(
                 serverHost: server.host, serverPort: server.port, trustDomain: trustDomain,
@@ -74,17 +81,43 @@ public enum AgentRunner {
                 command: options.command)
         }
         if options.tpm != nil, options.joinToken != nil { throw CLIError("--tpm and --join-token are two ways to attest the node: give one") }
+        let x509pop = try x509popFiles(options)
         let trustDomain = try resolveTrustDomain(options)
         var config = AgentConfig(
             serverHost: server.host, serverPort: server.port, trustDomain: trustDomain,
             dataDirectory: options.dataDirectory ?? Defaults.agentDataDirectory, socketPath: socket,
             bootstrapBundlePath: options.trustBundle, joinToken: options.joinToken, command: options.command)
         config.tpmTCTI = try options.tpm.map(TPMOperations.tcti)
+        config.x509popCertificatePath = x509pop?.certificate
+        config.x509popKeyPath = x509pop?.key
         if let interval = options.reattestInterval {
             guard interval >= 0 else { throw CLIError("--reattest-interval must be 0 (off) or a number of seconds") }
             config.reattestInterval = .seconds(interval)
         }
         return config
+    }
+
+    /// The x509pop files, checked before anything contacts the server: both given, readable, a PEM
+    /// chain and a PEM key, and the key is the certificate's.
+    static func x509popFiles(_ options: Options) throws(CLIError) -> (certificate: String, key: String)? {
+        switch (options.x509popCertificate, options.x509popKey) {
+        case (nil, nil):
+            return nil
+        case (_?, nil):
+            throw CLIError("--x509pop-cert needs --x509pop-key (the node certificate's private key)")
+        case (nil, _?):
+            throw CLIError("--x509pop-key needs --x509pop-cert (the node certificate chain it belongs to)")
+        case (let certificate?, let key?):
+            if options.tpm != nil || options.joinToken != nil {
+                throw CLIError("--x509pop-cert, --tpm and --join-token are different ways to attest the node: give one")
+            }
+            do {
+                _ = try X509PoPCredentials.load(certificatePath: certificate, keyPath: key)
+            } catch {
+                throw CLIError(error.message)
+            }
+            return (certificate, key)
+        }
     }
 
     /// A nested agent's trust domain: --trust-domain, else that of the SVID its parent serves it.
@@ -130,7 +163,7 @@ public enum AgentRunner {
         if let saved = AgentStateStore(directory: options.dataDirectory ?? Defaults.agentDataDirectory).savedTrustDomain() {
             return saved
         }
-        throw CLIError("no agent identity in \(options.dataDirectory ?? Defaults.agentDataDirectory): the first start needs --join-token and --trust-bundle")
+        throw CLIError("no agent identity in \(options.dataDirectory ?? Defaults.agentDataDirectory): the first start needs --trust-bundle and --join-token, --tpm or --x509pop-cert/--x509pop-key")
     }
 
     /// Runs the agent until SIGTERM/SIGINT, or until its hosted command exits; returns that

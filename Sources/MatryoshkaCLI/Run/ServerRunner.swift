@@ -27,6 +27,8 @@ public enum ServerRunner {
         public var auditSignInterval: String?
         /// Evict agents that can re-attest but have not for this long.
         public var maxAttestationAge: String?
+        /// x509pop node attestation: PEM bundle of the provisioning CAs (overrides `x509pop.ca_bundle`).
+        public var x509popCABundle: String?
 
         public init() {}
     }
@@ -77,6 +79,22 @@ public enum ServerRunner {
         if let tpm = file.tpm {
             do {
                 config.tpm = try tpm.settings()
+            } catch {
+                throw CLIError(error.message)
+            }
+        }
+        if let x509pop = file.x509pop {
+            do {
+                config.x509pop = try x509pop.settings()
+            } catch {
+                throw CLIError(error.message)
+            }
+        }
+        if let bundle = options.x509popCABundle { config.x509pop.caBundlePath = bundle }
+        if let bundle = config.x509pop.caBundlePath {
+            // Refuse to start on a bundle that cannot serve, before anything else starts.
+            do {
+                _ = try X509PoPAttestor.loadBundle(path: bundle)
             } catch {
                 throw CLIError(error.message)
             }

@@ -31,6 +31,8 @@ public struct ServerConfig: Sendable {
     public var upstreamCA: UpstreamCA?
     /// TPM node attestation: PCRs to quote, EK CA bundle, enrolled nodes.
     public var tpm = TPMSettings()
+    /// x509pop node attestation: the provisioning CA bundle.
+    public var x509pop = X509PoPSettings()
 
     public struct UpstreamCA: Sendable, Hashable {
         public var certificatePath: String
@@ -88,6 +90,7 @@ public struct ServerConfig: Sendable {
             throw ConfigError("the CA TTL (\(DurationText.format(caTTL))) must be longer than the SVID TTLs; SVIDs never outlive their CA")
         }
         try tpm.validate()
+        try x509pop.validate()
     }
 }
 

@@ -32,6 +32,8 @@ import Yams
 ///   nodes:
 ///     - ek_hash: 9f86d081…
 ///       labels: [region:eu]
+/// x509pop:                   # x509pop node attestation, see X509PoPSettings
+///   ca_bundle: /etc/matryoshka/provisioning-ca.pem
 /// ```
 public struct ServerConfigFile: Decodable, Sendable, Equatable {
     public var trustDomain: String?
@@ -46,6 +48,8 @@ public struct ServerConfigFile: Decodable, Sendable, Equatable {
     public var audit: Audit?
     /// TPM node attestation (see ``TPMSettings``).
     public var tpm: TPM?
+    /// x509pop node attestation (see ``X509PoPSettings``).
+    public var x509pop: X509PoP?
 
     public struct Agents: Decodable, Sendable, Equatable {
         public var maxAttestationAge: String?
@@ -86,6 +90,7 @@ public struct ServerConfigFile: Decodable, Sendable, Equatable {
         case joinTokenTTL = "join_token_ttl"
         case agents, audit
         case tpm
+        case x509pop
     }
 
     public init() {}
@@ -104,13 +109,14 @@ public struct ServerConfigFile: Decodable, Sendable, Equatable {
     public static func parse(_ yaml: String, source: String = "config") throws(ConfigError) -> ServerConfigFile {
         do {
             try ConfigKeys.refuseUnknown(in: yaml, allowed: [
-                "": ["trust_domain", "data_dir", "bind", "http", "admin_socket", "ca", "svid", "join_token_ttl", "agents", "audit", "tpm"],
+                "": ["trust_domain", "data_dir", "bind", "http", "admin_socket", "ca", "svid", "join_token_ttl", "agents", "audit", "tpm", "x509pop"],
                 "agents": ["max_attestation_age"],
                 "audit": ["sign_interval"],
                 "ca": ["key_type", "ttl", "upstream"],
                 "ca.upstream": ["certificate", "key", "bundle"],
                 "svid": ["x509_ttl", "jwt_ttl", "agent_ttl"],
                 "tpm": TPM.keys,
+                "x509pop": X509PoP.keys,
             ], source: source)
             if yaml.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return ServerConfigFile() }
             return try YAMLDecoder().decode(ServerConfigFile.self, from: yaml)

@@ -93,7 +93,8 @@ extension NodeService {
 
     /// Refuses (and audits) the attestation of a node marked untrusted.
     func refuseUntrusted(_ agent: AgentRecord, reason: String, type: String, peer: String) async throws(RPCError) {
-        let message = "\(agent.spiffeID) is untrusted (\(reason)); an operator must re-enrol the node (`matryoshka server tpm allow`) before it may attest again"
+        let remedy = type == "tpm" ? "an operator must re-enrol the node (`matryoshka server tpm allow`) before it may attest again" : "the node must be provisioned with a new identity (e.g. a new x509pop certificate) to attest again"
+        let message = "\(agent.spiffeID) is untrusted (\(reason)); \(remedy)"
         logger.warning("node attestation refused: untrusted node", metadata: ["agent": "\(agent.spiffeID)", "peer": "\(peer)"])
         try? await store.appendAudit(AuditEvent(kind: "node.attest.failed", actor: peer, subject: agent.spiffeID.description, details: ["type": type, "reason": message]))
         throw RPCError(code: .permissionDenied, message: "node attestation failed: \(message)")

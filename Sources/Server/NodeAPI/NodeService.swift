@@ -105,9 +105,10 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
         guard case .agent(let agent) = caller.kind else {
             throw RPCError(code: .permissionDenied, message: "only node agents renew through the server; nested layers get their SVIDs from their parent")
         }
-        guard agent.attestationType != TPMNodeAttestation.type else {
-            // The first lineage link of a TPM agent is a quote binding its key: a new key needs a new quote.
-            throw RPCError(code: .failedPrecondition, message: "a TPM-attested agent renews by attesting again for its new key (Attest), so a fresh quote binds it")
+        guard !agent.canReattest else {
+            // The first lineage link of a TPM or x509pop agent is evidence binding its key (a quote,
+            // a signature): a new key needs new evidence.
+            throw RPCError(code: .failedPrecondition, message: "a \(agent.attestationType)-attested agent renews by attesting again for its new key (Attest), so fresh evidence binds it")
         }
         let chain: [Certificate]
         do {
