@@ -87,6 +87,16 @@ struct X509PoPAttestationTests {
             let fetched = try await deployment.workload(["svid", "fetch", "--json"], agent: agent)
             #expect(expectSuccess(fetched) && fetched.stdout.contains(web), "\(fetched)")
 
+            // A node group by what the certificate proved: a workload registered under the group
+            // is served by this node.
+            let group = deployment.id("/dc/acme")
+            try #require(expectSuccess(try await deployment.admin([
+                "entry", "create", "--node", "--spiffe-id", group, "--selector", "x509pop:subject:cn:node-1.acme.example",
+            ])))
+            let batch = deployment.id("/batch")
+            try await deployment.createEntry(spiffeID: batch, parentID: group)
+            try await deployment.waitForSVIDs([web, batch], agent: agent)
+
             // Continuous attestation: fresh proofs bound to the current SVID key.
             _ = try await agent.process.waitFor(line: "node re-attested", timeout: .seconds(30))
 

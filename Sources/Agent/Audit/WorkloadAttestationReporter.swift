@@ -25,7 +25,7 @@ actor WorkloadAttestationReporter {
     private var positions: [WorkloadDecision: Int] = [:]
     private var dropped: UInt64 = 0
 
-    init(capacity: Int = 10_000, flushInterval: Duration = .seconds(1), logger: Logger) {
+    init(capacity: Int = 10_000, flushInterval: Duration = .seconds(3), logger: Logger) {
         self.capacity = max(capacity, 1)
         self.flushInterval = flushInterval
         self.logger = logger
