@@ -1,0 +1,24 @@
+import Foundation
+
+/// A process's resident memory, from /proc/PID/status.
+enum ProcessMemory {
+    /// VmRSS in MiB.
+    static func residentMiB(pid: Int32) throws -> Double {
+        try field("VmRSS", pid: pid) / 1024
+    }
+
+    /// VmHWM (peak resident) in MiB.
+    static func peakResidentMiB(pid: Int32) throws -> Double {
+        try field("VmHWM", pid: pid) / 1024
+    }
+
+    private static func field(_ name: String, pid: Int32) throws -> Double {
+        let path = "/proc/\(pid)/status"
+        guard let data = FileManager.default.contents(atPath: path) else { throw LoadError.unexpected("cannot read \(path)") }
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where line.hasPrefix(name + ":") {
+            let digits = line.dropFirst(name.count + 1).filter(\.isNumber)
+            if let kilobytes = Double(String(digits)) { return kilobytes }
+        }
+        throw LoadError.unexpected("no \(name) in \(path)")
+    }
+}

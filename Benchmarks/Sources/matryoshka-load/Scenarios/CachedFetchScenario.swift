@@ -1,0 +1,152 @@
+import Foundation
+import WorkloadAPI
+
+/// Workload API `FetchX509SVID` latency for a cached identity: one agent, one entry for this uid
+/// (`unix:uid:`), and N workloads, each its own connection, fetching concurrently.
+///
+/// Three figures: one workload fetching back to back (the floor), N workloads each fetching every
+/// `fetchInterval` from a random offset (a steady offered load of N/interval per second), and all
+/// N fetching at the same instant (a burst: queueing on 2 cores dominates).
+struct CachedFetchScenario: Scenario {
+    let name = "cached-fetch"
+
+    func run(_ settings: LoadSettings) async throws -> [Figure] {
+        try await Deployment.with(binary: settings.binary, root: settings.root) { deployment in
+            try await deployment.startServer()
+            try await deployment.writeBundle()
+            let node = try await deployment.startAgent("node", alias: deployment.id("/node/fetch"))
+            let app = deployment.id("/fetch/app")
+            try await AdminConnection.with(socket: deployment.adminSocket) { admin in
+                _ = try await admin.createEntry(spiffeID: app, parentID: deployment.id("/node/fetch"), selectors: ["unix:uid:\(deployment.uid)"])
+            }
+            try await deployment.waitForSVIDs(including: [app], agent: node)
+            let address = try WorkloadAPIAddress(node.socket)
+
+            let single = try await phase("1 workload back to back") {
+                try await Self.sequential(address: address, fetches: max(200, settings.fetchesPerWorkload * 20))
+            }
+            let (paced, burst) = try await phase("\(settings.workloads) concurrent workloads") {
+                try await Self.concurrent(address: address, settings: settings)
+            }
+            let offered = Double(settings.workloads) / settings.fetchInterval.seconds
+            let rss = try ProcessMemory.residentMiB(pid: node.process.pid)
+            return [
+                Figure("cached fetch, 1 workload back to back", latency: single, target: "p99 ≤ 1 ms", met: single.p99 <= 1),
+                Figure(
+                    "cached fetch, \(settings.workloads) workloads, \(ReportPrinter.format(offered))/s offered", latency: paced,
+                    ratio: paced.p99 / single.p99, ratioOf: "1-workload p99", target: "p99 ≤ 1 ms", met: paced.p99 <= 1,
+                    note: "\(settings.workloads) connections open at once, each fetching every \(settings.fetchInterval) from a random offset; the tool's own client shares the 2 cores with the agent; agent RSS afterwards \(ReportPrinter.format(rss)) MiB"),
+                Figure(
+                    "cached fetch, \(settings.workloads) workloads at the same instant", latency: burst,
+                    note: "one fetch per workload, all started together: latency is mostly queueing behind the others"),
+            ]
+        }
+    }
+
+    /// Fetches per connection in the back-to-back measurement: each one-shot fetch ends its
+    /// stream with RST_STREAM, and the gRPC transport closes a connection after 200 resets in
+    /// 10 s (HTTP/2 rapid-reset protection), so a fresh connection is opened every 150.
+    static let fetchesPerConnection = 150
+
+    /// `fetches` fetches back to back on one connection at a time (the first on each connection,
+    /// its set-up, not measured).
+    static func sequential(address: WorkloadAPIAddress, fetches: Int) async throws -> LatencyStats {
+        var samples: [Duration] = []
+        samples.reserveCapacity(fetches)
+        let clock = ContinuousClock()
+        while samples.count < fetches {
+            let batch = min(fetchesPerConnection, fetches - samples.count)
+            samples += try await WorkloadAPIClient.withClient(address: address) { client in
+                _ = try await client.fetchX509Context()
+                var batchSamples: [Duration] = []
+                for _ in 0..<batch {
+                    let start = clock.now
+                    let set = try await client.fetchX509Context()
+                    batchSamples.append(clock.now - start)
+                    guard !set.svids.isEmpty else { throw LoadError.unexpected("the agent served no SVID") }
+                }
+                return batchSamples
+            }
+        }
+        return LatencyStats(durations: samples)
+    }
+
+    /// N clients connected at once: paced fetches, then one simultaneous burst.
+    static func concurrent(address: WorkloadAPIAddress, settings: LoadSettings) async throws -> (LatencyStats, LatencyStats) {
+        let clients = try (0..<settings.workloads).map { _ in try WorkloadAPIClient(address: address) }
+        return try await withThrowingTaskGroup(of: Void.self) { connections in
+            for client in clients { connections.addTask { try await client.run() } }
+            defer {
+                for client in clients { client.close() }
+                connections.cancelAll()
+            }
+            // Connect every workload (first fetch, not measured), a few at a time.
+            try await forEach(clients, concurrency: 64) { client in _ = try await client.fetchX509Context() }
+
+            let interval = settings.fetchInterval
+            let paced = try await withThrowingTaskGroup(of: [Duration].self) { group in
+                for client in clients {
+                    group.addTask {
+                        let clock = ContinuousClock()
+                        try await Task.sleep(for: interval * Double.random(in: 0..<1))
+                        var next = clock.now
+                        var samples: [Duration] = []
+                        for _ in 0..<settings.fetchesPerWorkload {
+                            let start = clock.now
+                            _ = try await client.fetchX509Context()
+                            samples.append(clock.now - start)
+                            next += interval
+                            if next > clock.now { try await Task.sleep(until: next, clock: clock) }
+                        }
+                        return samples
+                    }
+                }
+                var all: [Duration] = []
+                for try await samples in group { all += samples }
+                return all
+            }
+
+            let burst = try await withThrowingTaskGroup(of: Duration.self) { group in
+                let start = ContinuousClock.now
+                for client in clients {
+                    group.addTask {
+                        _ = try await client.fetchX509Context()
+                        return ContinuousClock.now - start
+                    }
+                }
+                var all: [Duration] = []
+                for try await sample in group { all.append(sample) }
+                return all
+            }
+            return (LatencyStats(durations: paced), LatencyStats(durations: burst))
+        }
+    }
+}
+
+/// Runs `body`, naming `what` in its error.
+func phase<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch {
+        throw LoadError.unexpected("\(what): \(error)")
+    }
+}
+
+/// Runs `body` for every element, at most `concurrency` at a time.
+func forEach<T: Sendable>(_ items: [T], concurrency: Int, _ body: @escaping @Sendable (T) async throws -> Void) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        var next = 0
+        while next < min(concurrency, items.count) {
+            let item = items[next]
+            group.addTask { try await body(item) }
+            next += 1
+        }
+        while try await group.next() != nil {
+            if next < items.count {
+                let item = items[next]
+                group.addTask { try await body(item) }
+                next += 1
+            }
+        }
+    }
+}
