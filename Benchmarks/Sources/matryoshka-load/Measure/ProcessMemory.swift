@@ -12,6 +12,12 @@ enum ProcessMemory {
         try field("VmHWM", pid: pid) / 1024
     }
 
+    /// Anonymous (heap, stacks) and file-backed (the mapped executable and libraries) resident
+    /// memory in MiB: what VmRSS is made of.
+    static func residentSplitMiB(pid: Int32) throws -> (anonymous: Double, file: Double) {
+        (try field("RssAnon", pid: pid) / 1024, try field("RssFile", pid: pid) / 1024)
+    }
+
     private static func field(_ name: String, pid: Int32) throws -> Double {
         let path = "/proc/\(pid)/status"
         guard let data = FileManager.default.contents(atPath: path) else { throw LoadError.unexpected("cannot read \(path)") }

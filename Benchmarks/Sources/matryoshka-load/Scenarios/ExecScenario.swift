@@ -29,23 +29,15 @@ struct ExecScenario: Scenario {
             try await deployment.waitForSVIDs(including: [runner], agent: podAgent)
             let server = await deployment.serverAddress
 
-            var toHolding: [Double] = []
-            var toStart: [Double] = []
-            for run in 0..<(settings.execRuns + 2) {
-                let spawned = MonotonicClock.nanoseconds()
-                let process = try await deployment.launch("exec-\(run)", [
-                    "exec", "--spiffe-id", "\(tasks)/\(run)", "--socket", podAgent.socket, "--server", server, "--ttl", "5m",
-                    "--", settings.selfExecutable, "probe", "--expect-depth", "4",
-                ])
-                let exit = try await process.waitForExit(timeout: .seconds(60))
-                guard exit == "status 0" else { throw LoadError.commandFailed(command: process.commandLine, output: process.tail()) }
-                let report = try ProbeReport(parsing: process.stdout)
-                guard let holding = report.holding else { throw LoadError.unexpected("the probe did not hold an SVID: \(process.stdout)") }
-                if run >= 2 {  // the first two warm the page cache and the agents
-                    toHolding.append(MonotonicClock.milliseconds(from: spawned, to: holding))
-                    toStart.append(MonotonicClock.milliseconds(from: spawned, to: report.started))
-                }
-            }
+            // The sub-task as a small command (/bin/sh, which then becomes the probe: same pid),
+            // and as the probe's own ~150 MB executable (exec hashes the command for its
+            // unix:sha256 selector, so the command's size shows).
+            let small = try await Self.runs(
+                settings.execRuns, deployment: deployment, label: "exec-sh", tasks: tasks, agent: podAgent, server: server,
+                command: ["/bin/sh", "-c", #"exec "$0" probe --expect-depth 4"#, settings.selfExecutable])
+            let large = try await Self.runs(
+                max(3, settings.execRuns / 5), deployment: deployment, label: "exec-big", tasks: tasks, agent: podAgent, server: server,
+                command: [settings.selfExecutable, "probe", "--expect-depth", "4"])
 
             var bare: [Double] = []
             for run in 0..<max(5, settings.execRuns / 2) {
@@ -54,18 +46,48 @@ struct ExecScenario: Scenario {
                 _ = try await process.waitForExit(timeout: .seconds(30))
                 bare.append(MonotonicClock.milliseconds(from: spawned, to: try ProbeReport(parsing: process.stdout).started))
             }
-            let holding = LatencyStats(milliseconds: toHolding)
-            let started = LatencyStats(milliseconds: toStart)
             let baseline = LatencyStats(milliseconds: bare)
+            let size = ((try? FileManager.default.attributesOfItem(atPath: settings.selfExecutable)[.size]) as? Int).map { $0 >> 20 } ?? 0
             return [
                 Figure(
-                    "exec → depth-4 sub-task holding its SVID", latency: holding, ratio: holding.p50 / baseline.p50,
-                    ratioOf: "bare process start p50", target: "p99 ≤ 20 ms", met: holding.p99 <= 20,
-                    note: "spawn of `matryoshka exec` to the sub-task's FetchX509SVID answer (lineage 4 links deep, checked)"),
-                Figure("exec → sub-task's first instruction", latency: started),
+                    "exec → depth-4 sub-task holding its SVID", latency: small.holding, ratio: small.holding.p50 / baseline.p50,
+                    ratioOf: "bare process start p50", target: "p99 ≤ 20 ms", met: small.holding.p99 <= 20,
+                    note: "spawn of `matryoshka exec` to the sub-task's FetchX509SVID answer (lineage 4 links deep, checked); the command is /bin/sh, which execs the probe"),
+                Figure("  exec → sub-task's first instruction", latency: small.started),
+                Figure(
+                    "exec → depth-4 sub-task holding its SVID, \(size) MiB command", latency: large.holding,
+                    note: "the same with the probe's own executable as the command"),
                 Figure("baseline: bare process start (the probe, spawned directly)", latency: baseline),
             ]
         }
+    }
+
+    struct Runs {
+        let holding: LatencyStats
+        let started: LatencyStats
+    }
+
+    /// `count` exec runs (after 2 unmeasured ones that warm the page cache and the agents).
+    static func runs(
+        _ count: Int, deployment: Deployment, label: String, tasks: String, agent: AgentHandle, server: String, command: [String]
+    ) async throws -> Runs {
+        var toHolding: [Double] = []
+        var toStart: [Double] = []
+        for run in 0..<(count + 2) {
+            let spawned = MonotonicClock.nanoseconds()
+            let process = try await deployment.launch("\(label)-\(run)", [
+                "exec", "--spiffe-id", "\(tasks)/\(label)-\(run)", "--socket", agent.socket, "--server", server, "--ttl", "5m", "--",
+            ] + command)
+            let exit = try await process.waitForExit(timeout: .seconds(60))
+            guard exit == "status 0" else { throw LoadError.commandFailed(command: process.commandLine, output: process.tail()) }
+            let report = try ProbeReport(parsing: process.stdout)
+            guard let holding = report.holding else { throw LoadError.unexpected("the probe did not hold an SVID: \(process.stdout)") }
+            if run >= 2 {
+                toHolding.append(MonotonicClock.milliseconds(from: spawned, to: holding))
+                toStart.append(MonotonicClock.milliseconds(from: spawned, to: report.started))
+            }
+        }
+        return Runs(holding: LatencyStats(milliseconds: toHolding), started: LatencyStats(milliseconds: toStart))
     }
 }
 
