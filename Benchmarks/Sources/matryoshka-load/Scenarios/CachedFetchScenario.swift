@@ -75,13 +75,18 @@ struct CachedFetchScenario: Scenario {
     static func concurrent(address: WorkloadAPIAddress, settings: LoadSettings) async throws -> (LatencyStats, LatencyStats) {
         let clients = try (0..<settings.workloads).map { _ in try WorkloadAPIClient(address: address) }
         return try await withThrowingTaskGroup(of: Void.self) { connections in
-            for client in clients { connections.addTask { try await client.run() } }
             defer {
                 for client in clients { client.close() }
                 connections.cancelAll()
             }
-            // Connect every workload (first fetch, not measured), a few at a time.
-            try await forEach(clients, concurrency: 64) { client in _ = try await client.fetchX509Context() }
+            // Connect the workloads 50 at a time (first fetch, not measured): the agent's Unix
+            // socket listens with a backlog of 256, and a thousand simultaneous connects overflow it
+            // (EAGAIN: "could not establish a connection").
+            for start in stride(from: 0, to: clients.count, by: 50) {
+                let batch = Array(clients[start..<min(start + 50, clients.count)])
+                for client in batch { connections.addTask { try await client.run() } }
+                try await forEach(batch, concurrency: 50) { client in _ = try await client.fetchX509Context() }
+            }
 
             let interval = settings.fetchInterval
             let paced = try await withThrowingTaskGroup(of: [Duration].self) { group in
