@@ -22,20 +22,26 @@ struct CachedFetchScenario: Scenario {
             try await deployment.waitForSVIDs(including: [app], agent: node)
             let address = try WorkloadAPIAddress(node.socket)
 
+            let pid = node.process.pid
+            let idleRSS = try ProcessMemory.residentMiB(pid: pid)
+            let singleFetches = max(200, settings.fetchesPerWorkload * 20)
             let single = try await phase("1 workload back to back") {
-                try await Self.sequential(address: address, fetches: max(200, settings.fetchesPerWorkload * 20))
+                try await Self.sequential(address: address, fetches: singleFetches)
             }
+            let afterSingleRSS = try ProcessMemory.residentMiB(pid: pid)
             let (paced, burst) = try await phase("\(settings.workloads) concurrent workloads") {
                 try await Self.concurrent(address: address, settings: settings)
             }
             let offered = Double(settings.workloads) / settings.fetchInterval.seconds
-            let rss = try ProcessMemory.residentMiB(pid: node.process.pid)
+            let rss = try ProcessMemory.residentMiB(pid: pid)
+            let concurrentFetches = settings.workloads * (settings.fetchesPerWorkload + 2)
+            let memory = "agent VmRSS \(ReportPrinter.format(idleRSS)) MiB before, \(ReportPrinter.format(afterSingleRSS)) MiB after the \(singleFetches) back-to-back fetches, \(ReportPrinter.format(rss)) MiB after the \(concurrentFetches) concurrent ones"
             return [
                 Figure("cached fetch, 1 workload back to back", latency: single, target: "p99 ≤ 1 ms", met: single.p99 <= 1),
                 Figure(
                     "cached fetch, \(settings.workloads) workloads, \(ReportPrinter.format(offered))/s offered", latency: paced,
                     ratio: paced.p99 / single.p99, ratioOf: "1-workload p99", target: "p99 ≤ 1 ms", met: paced.p99 <= 1,
-                    note: "\(settings.workloads) connections open at once, each fetching every \(settings.fetchInterval) from a random offset; the tool's own client shares the 2 cores with the agent; agent RSS afterwards \(ReportPrinter.format(rss)) MiB"),
+                    note: "\(settings.workloads) connections open at once, each fetching every \(settings.fetchInterval) from a random offset; the tool's own client shares the 2 cores with the agent; \(memory)"),
                 Figure(
                     "cached fetch, \(settings.workloads) workloads at the same instant", latency: burst,
                     note: "one fetch per workload, all started together: latency is mostly queueing behind the others"),
