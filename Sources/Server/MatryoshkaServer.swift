@@ -127,13 +127,16 @@ public actor MatryoshkaServer {
                 // NIO traps on those ("Deinited NIOAsyncWriter without calling finish()").
                 // Calls still open after the grace period (agents' Sync streams never end by
                 // themselves) are cancelled then; no connection is being accepted by that time.
+                // The shutdown waits until the transport has bound (or failed to): a shutdown
+                // begun before `serve()` starts would leave `listeningAddress` pending forever.
                 let serving = Task { try await nodeServer.serve() }
                 do {
                     try await withTaskCancellationHandler {
                         try await serving.value
                     } onCancel: {
-                        nodeServer.beginGracefulShutdown()
                         Task {
+                            _ = try? await nodeServer.listeningAddress
+                            nodeServer.beginGracefulShutdown()
                             try? await Task.sleep(for: Self.shutdownGracePeriod)
                             serving.cancel()
                         }
@@ -171,15 +174,6 @@ public actor MatryoshkaServer {
             }
             group.addTask {
                 try await self.announceReady(nodeServer: nodeServer, adminServer: adminServer)
-            }
-            group.addTask {
-                // Stop serving when the surrounding task is cancelled (SIGTERM/SIGINT in the CLI).
-                await withTaskCancellationHandler {
-                    await AsyncStream<Void> { _ in }.first { _ in true }
-                } onCancel: {
-                    // The admin server drains by itself when its task is cancelled.
-                    nodeServer.beginGracefulShutdown()
-                }
             }
         }
     }
