@@ -64,6 +64,12 @@ struct TPMAttestationTests {
                 // Continuous attestation succeeds while nothing changes.
                 _ = try await agent.process.waitFor(line: "node re-attested", timeout: .seconds(30))
 
+                // A pod (nested agent) on this node.
+                let pod = deployment.id("/pod")
+                try await deployment.createEntry(spiffeID: pod, parentID: agent.agentID, ["--nested"])
+                try await deployment.waitForSVIDs([pod], agent: agent)
+                let podAgent = try await deployment.startNestedAgent("pod", parent: agent, spiffeID: pod)
+
                 let watch = SVIDWatch(socket: agent.socket)
                 await watch.start()
                 try await eventually("the Workload API stream's first message", timeout: .seconds(10)) {
@@ -77,6 +83,10 @@ struct TPMAttestationTests {
                     let revoked = try Self.revokedSerials(pem)
                     return revoked.isSuperset(of: [workloadSerial, nodeSerial]) ? true : nil
                 }
+                // The pod, calling the server through the now untrusted node's lineage, is told why.
+                let refused = try await podAgent.process.waitFor(line: "pod moved to an untrusted node", timeout: .seconds(30))
+                #expect(refused.contains(agent.agentID), "\(refused)")
+
                 // The stream no longer serves the revoked SVID (or ends: no identity is left).
                 try await eventually("the stream dropping the revoked SVID", timeout: .seconds(30)) {
                     await watch.servesNoLonger(workloadSerial) ? true : nil

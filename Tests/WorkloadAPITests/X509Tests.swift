@@ -19,6 +19,25 @@ struct X509Tests {
         #expect(context.federatedBundles["spiffe://other.org"] == [pki.caDER])
     }
 
+    @Test("a one-shot fetch ends the provider's stream when the client cancels, though the connection stays open")
+    func oneShotFetchReleasesTheStream() async throws {
+        // SPIFFE clients' FetchX509Context reads the first message and cancels the stream. gRPC
+        // does not cancel the handler's task for that; were the cancellation not seen, every fetch
+        // would leave a handler and the provider's stream waiting for the next update.
+        let pki = try TestPKI()
+        let provider = try TestIdentityProvider.standard(pki: pki)
+        try await withTestServer(provider: provider) { _, address in
+            try await WorkloadAPIClient.withClient(address: address) { client in
+                for _ in 0..<3 { _ = try await client.fetchX509Context() }
+                let deadline = ContinuousClock.now + .seconds(10)
+                while await provider.x509StreamsEnded < 3, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(await provider.x509StreamsEnded == 3)
+            }
+        }
+    }
+
     @Test("a certificate chain with intermediates survives concatenation and splitting")
     func chainRoundTrip() async throws {
         let pki = try TestPKI()

@@ -153,7 +153,8 @@ public struct ExecSession: Sendable {
     /// The selectors the child will have: this process's user and groups (inherited) and the
     /// command's path and digest.
     static func prospectiveSelectors(executable: String) async throws -> Set<Selector> {
-        var selectors = Set(try await UnixWorkloadAttestor().attest(PeerProcess(pid: getpid(), uid: getuid(), gid: getgid())))
+        // This process's own executable is not hashed (its digest is replaced by the command's below).
+        var selectors = Set(try await UnixWorkloadAttestor(maximumHashedSize: 0).attest(PeerProcess(pid: getpid(), uid: getuid(), gid: getgid())))
         selectors = selectors.filter { !$0.value.hasPrefix("path:") && !$0.value.hasPrefix("sha256:") }
         if let path = try? Selector(type: "unix", value: "path:\(executable)") { selectors.insert(path) }
         if let digest = UnixWorkloadAttestor.sha256(ofFile: executable), let selector = try? Selector(type: "unix", value: "sha256:\(digest)") {

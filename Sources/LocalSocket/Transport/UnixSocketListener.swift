@@ -23,7 +23,9 @@ enum UnixSocketListener {
     }
 
     /// Binds a new socket at `path` (which must be free), sets `mode` on the file, and listens.
-    static func open(path: String, mode: UInt32, backlog: Int32 = 256) throws(LocalSocketServerError) -> Listening {
+    /// - Parameter backlog: pending connections the kernel queues (capped by `net.core.somaxconn`):
+    ///   enough for a thousand workloads connecting at once.
+    static func open(path: String, mode: UInt32, backlog: Int32 = 4096) throws(LocalSocketServerError) -> Listening {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
         let bytes = Array(path.utf8)

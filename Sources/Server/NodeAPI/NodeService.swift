@@ -149,6 +149,11 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
             let bundleChanges = await authorities.bundleUpdates()
             let revocationChanges = await revocation.changes()
             group.addTask {
+                // The agent went away (gRPC signals it through the RPC's cancellation handle, not by
+                // cancelling this task): end the stream now rather than at the next change.
+                try? await context.cancellation.cancelled
+            }
+            group.addTask {
                 for await _ in entryChanges { signal.yield() }
             }
             group.addTask {

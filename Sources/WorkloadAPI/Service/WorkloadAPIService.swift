@@ -22,7 +22,7 @@ struct WorkloadAPIService: Workload_SpiffeWorkloadAPI.ServiceProtocol {
         let method = "FetchX509SVID"
         let caller = try CallAuthorization.authorize(request.metadata)
         let updates = try await call(method, caller) { try await provider.x509SVIDUpdates(for: caller) }
-        return streamingResponse(method, caller, updates) { set in
+        return streamingResponse(method, caller, context.cancellation, updates) { set in
             guard !set.svids.isEmpty else {
                 throw WorkloadAPIError.noIdentity(detail: "no X509-SVID issued")
             }
@@ -37,7 +37,7 @@ struct WorkloadAPIService: Workload_SpiffeWorkloadAPI.ServiceProtocol {
         let method = "FetchX509Bundles"
         let caller = try CallAuthorization.authorize(request.metadata)
         let updates = try await call(method, caller) { try await provider.x509BundleUpdates(for: caller) }
-        return streamingResponse(method, caller, updates) { Workload_X509BundlesResponse($0) }
+        return streamingResponse(method, caller, context.cancellation, updates) { Workload_X509BundlesResponse($0) }
     }
 
     // MARK: JWT-SVID profile
@@ -79,7 +79,7 @@ struct WorkloadAPIService: Workload_SpiffeWorkloadAPI.ServiceProtocol {
         let method = "FetchJWTBundles"
         let caller = try CallAuthorization.authorize(request.metadata)
         let updates = try await call(method, caller) { try await provider.jwtBundleUpdates(for: caller) }
-        return streamingResponse(method, caller, updates) { Workload_JWTBundlesResponse($0) }
+        return streamingResponse(method, caller, context.cancellation, updates) { Workload_JWTBundlesResponse($0) }
     }
 
     func validateJWTSVID(
@@ -118,9 +118,15 @@ struct WorkloadAPIService: Workload_SpiffeWorkloadAPI.ServiceProtocol {
     /// A response that sends one message per provider update, as soon as it arrives, until the
     /// provider finishes (status `OK`), fails (its mapped status), the caller goes away, or the
     /// server shuts down (`Unavailable`).
+    ///
+    /// The caller going away (it cancels the stream, as SPIFFE clients' one-shot fetches do after
+    /// the first message, or closes the connection) is seen through the RPC's cancellation handle:
+    /// gRPC does not cancel the handler's task, so without it the call would wait for the next
+    /// update, holding the provider's stream, for as long as the connection lives.
     private func streamingResponse<Update: Sendable, Response: Sendable>(
         _ method: String,
         _ caller: CallerCredentials,
+        _ cancellation: ServerContext.RPCCancellationHandle,
         _ updates: AsyncThrowingStream<Update, any Error>,
         _ encode: @escaping @Sendable (Update) throws -> Response
     ) -> StreamingServerResponse<Response> {
@@ -140,6 +146,10 @@ struct WorkloadAPIService: Workload_SpiffeWorkloadAPI.ServiceProtocol {
                                 return
                             }
                         }
+                    }
+                    group.addTask {
+                        // The caller went away: end the call (and the provider's stream) now.
+                        try? await cancellation.cancelled
                     }
                     group.addTask {
                         await shutdown.wait()

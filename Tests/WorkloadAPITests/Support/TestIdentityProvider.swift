@@ -47,6 +47,9 @@ actor TestIdentityProvider: WorkloadIdentityProvider {
     func setJWTIssuer(_ pki: TestPKI) { jwtIssuer = pki }
     func setX509Context(_ context: X509SVIDSet?) { x509Context = context }
     var x509SubscriberCount: Int { x509Subscribers.count }
+    /// X.509 streams whose consumer went away (the server stopped reading them).
+    private(set) var x509StreamsEnded = 0
+    private func x509StreamEnded() { x509StreamsEnded += 1 }
     var jwtBundleSubscriberCount: Int { jwtBundleSubscribers.count }
 
     /// Sends a new X.509 context to every open stream.
@@ -74,6 +77,9 @@ actor TestIdentityProvider: WorkloadIdentityProvider {
         guard let x509Context else { throw WorkloadAPIError.noIdentity(detail: nil) }
         let (stream, continuation) = AsyncThrowingStream<X509SVIDSet, any Error>.makeStream()
         continuation.yield(x509Context)
+        continuation.onTermination = { [weak self] _ in
+            Task { await self?.x509StreamEnded() }
+        }
         x509Subscribers.append(continuation)
         return stream
     }
