@@ -125,9 +125,10 @@ public final class LocalSocketServer: Sendable {
                 throw LocalSocketServerError.transportFailed(Self.describe(error))
             }
         } onCancel: {
-            server.beginGracefulShutdown()
             Task {
+                // Told first, so open calls end with the service's own message, then drained.
                 await onShutdown()
+                server.beginGracefulShutdown()
                 // Connections are closed by the transport after the grace period; this is the
                 // backstop should anything still hold `serve()` open after that.
                 try? await Task.sleep(for: grace + .seconds(1))

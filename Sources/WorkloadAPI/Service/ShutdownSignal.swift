@@ -6,6 +6,9 @@ actor ShutdownSignal {
     private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
     private var nextWaiterID = 0
 
+    /// Whether the server has begun shutting down.
+    var isTriggered: Bool { triggered }
+
     /// Wakes every waiter, now and in future.
     func trigger() {
         guard !triggered else { return }

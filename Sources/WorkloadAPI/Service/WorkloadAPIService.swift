@@ -148,8 +148,12 @@ struct WorkloadAPIService: Workload_SpiffeWorkloadAPI.ServiceProtocol {
                         }
                     }
                     group.addTask {
-                        // The caller went away: end the call (and the provider's stream) now.
+                        // The caller went away: end the call (and the provider's stream) now. A
+                        // server shutting down cancels its calls too: those end with Unavailable.
                         try? await cancellation.cancelled
+                        if await shutdown.isTriggered {
+                            throw RPCError(code: .unavailable, message: "the Workload API server is shutting down")
+                        }
                     }
                     group.addTask {
                         await shutdown.wait()
