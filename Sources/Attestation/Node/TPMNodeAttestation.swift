@@ -136,24 +136,15 @@ public enum TPMNodeAttestation {
         }
     }
 
+    static let codec = AttestationMessageCodec(method: "TPM")
+
     /// Canonical JSON (sorted keys) of a message.
     public static func encode(_ value: some Encodable) throws(NodeAttestationError) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        do {
-            return Array(try encoder.encode(value))
-        } catch {
-            throw NodeAttestationError("cannot encode a TPM attestation message: \(error)")
-        }
+        try codec.encode(value)
     }
 
     /// Decodes a message; `what` names it in the error.
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], what: String) throws(NodeAttestationError) -> T {
-        guard bytes.count <= 64 * 1024 else { throw NodeAttestationError("TPM attestation: \(what) is too large (\(bytes.count) bytes)") }
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(bytes))
-        } catch {
-            throw NodeAttestationError("TPM attestation: malformed \(what): \(error)")
-        }
+        try codec.decode(type, from: bytes, what: what)
     }
 }

@@ -109,10 +109,11 @@ def header(socket):
     return result
 
 
-def stream(socket, count, timeout):
+def watch(socket, timeout, on_update):
+    """Streams X.509 contexts until on_update(updates) returns True, the stream fails or TIMEOUT
+    passes; returns {"updates": [...], "errors": [...]}."""
     updates = []
     errors = []
-    serials = set()
     done = threading.Event()
     lock = threading.Lock()
 
@@ -126,8 +127,7 @@ def stream(socket, count, timeout):
                 "not_after": int(leaf.not_valid_after_utc.timestamp()),
                 "received_at": time.time(),
             })
-            serials.add(fingerprint(leaf))
-            if len(serials) >= count:
+            if on_update(updates):
                 done.set()
 
     def on_error(error):
@@ -140,7 +140,11 @@ def stream(socket, count, timeout):
         done.wait(timeout)
         handler.cancel()
     with lock:
-        return {"updates": updates, "errors": errors}
+        return {"updates": list(updates), "errors": list(errors)}
+
+
+def stream(socket, count, timeout):
+    return watch(socket, timeout, lambda updates: len({update["serial"] for update in updates}) >= count)
 
 
 def escape(socket, out_path, timeout):
@@ -155,36 +159,17 @@ def escape(socket, out_path, timeout):
 
 
 def hold(socket, out_path, timeout):
-    updates = []
-    errors = []
-    done = threading.Event()
-    lock = threading.Lock()
-
-    def on_success(context):
-        leaf = context.default_svid.leaf
-        with lock:
-            first = not updates
-            updates.append({"spiffe_id": str(context.default_svid.spiffe_id), "serial": fingerprint(leaf)})
-        if first:
+    def on_update(updates):
+        if len(updates) == 1:
             # The parent exits on this line; nothing more goes to stdout.
             sys.stdout.write("ready\n")
             sys.stdout.flush()
+        return False
 
-    def on_error(error):
-        with lock:
-            errors.append(str(error))
-        done.set()
-
-    with WorkloadApiClient(socket_path=socket) as client:
-        handler = client.stream_x509_contexts(on_success=on_success, on_error=on_error, retry_connect=False)
-        done.wait(timeout)
-        handler.cancel()
-    with lock:
-        result = {"updates": updates, "errors": errors}
+    result = watch(socket, timeout, on_update)
     with open(out_path + ".tmp", "w") as out:
         json.dump(result, out)
     os.rename(out_path + ".tmp", out_path)
-    return None
 
 
 def main(argv):

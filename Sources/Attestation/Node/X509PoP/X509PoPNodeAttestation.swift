@@ -101,36 +101,15 @@ public enum X509PoPNodeAttestation {
         }
     }
 
+    static let codec = AttestationMessageCodec(method: "x509pop", maximumMessageSize: maximumMessageSize)
+
     /// Canonical JSON (sorted keys) of a message.
     public static func encode(_ value: some Encodable) throws(NodeAttestationError) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        do {
-            return Array(try encoder.encode(value))
-        } catch {
-            throw NodeAttestationError("cannot encode an x509pop attestation message: \(error)")
-        }
+        try codec.encode(value)
     }
 
     /// Decodes a message; `what` names it in the error.
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], what: String) throws(NodeAttestationError) -> T {
-        guard bytes.count <= maximumMessageSize else {
-            throw NodeAttestationError("x509pop attestation: \(what) is too large (\(bytes.count) bytes; at most \(maximumMessageSize))")
-        }
-        do {
-            return try JSONDecoder().decode(T.self, from: Data(bytes))
-        } catch {
-            throw NodeAttestationError("x509pop attestation: malformed \(what) (expected JSON): \(Self.describe(error))")
-        }
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.dataCorrupted(let context): return context.debugDescription
-        case DecodingError.keyNotFound(let key, _): return "missing '\(key.stringValue)'"
-        case DecodingError.typeMismatch(_, let context): return "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
-        case DecodingError.valueNotFound(_, let context): return "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
-        default: return "\(error)"
-        }
+        try codec.decode(type, from: bytes, what: what)
     }
 }
