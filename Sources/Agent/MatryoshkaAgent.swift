@@ -171,6 +171,8 @@ public actor MatryoshkaAgent {
                     logger.warning("the server refuses this layer's SVID; waiting for a new identity", metadata: [
                         "reason": "\(refusal.message)", "cached_svids": "\(held)",
                     ])
+                    // What this layer holds was issued under the refused SVID: stop serving it now.
+                    if held > 0 { await cache.discardAll(reason: "this layer's SVID is refused by the server: \(refusal.message)") }
                 } else if wasConnected {
                     logger.warning("server unreachable; serving cached identities", metadata: [
                         "reason": "\(reason)", "cached_svids": "\(held)", "layer_svid_expires": "\(identity.expiresAt.formatted(.iso8601))",

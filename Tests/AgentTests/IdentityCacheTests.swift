@@ -69,6 +69,22 @@ struct IdentityCacheTests {
         #expect(await cache.nextMint(layerExpiresAt: renewedLayer) != nil)
     }
 
+    @Test("when the server refuses the layer's own SVID, everything it holds is dropped and reads as revoked; the entries stay, to be minted again")
+    func discardAll() async throws {
+        let web = try entry("/web"), api = try entry("/api")
+        let cache = await cache([web, api])
+        let webSVID = try svid(for: web, ttl: .seconds(600)), apiSVID = try svid(for: api, ttl: .seconds(600))
+        await cache.store(webSVID)
+        await cache.store(apiSVID)
+        #expect(await cache.svidCount == 2)
+        #expect(!(await cache.isRevoked(webSVID)))
+        await cache.discardAll(reason: "the layer's SVID was revoked")
+        #expect(await cache.svidCount == 0)
+        let webRevoked = await cache.isRevoked(webSVID), apiRevoked = await cache.isRevoked(apiSVID)
+        #expect(webRevoked && apiRevoked)
+        #expect(Set(await cache.entriesNeedingSVIDs().map(\.id)) == [web.id, api.id])
+    }
+
     @Test("a refused entry without an SVID waits for its back-off")
     func backoff() async throws {
         let web = try entry("/web")

@@ -14,6 +14,8 @@ actor IdentityCache {
     private(set) var bundle: SPIFFEBundle
     /// What the server says is revoked: held SVIDs in it are dropped, and workloads get its CRLs.
     private(set) var revocations = RevocationList()
+    /// Serial numbers of SVIDs discarded here before the server's revocation arrived.
+    private var withdrawn: Set<String> = []
     private let changeSignal = ChangeSignal()
     private var mintSignal: AsyncStream<Void>.Continuation?
     private let logger: Logger
@@ -118,9 +120,17 @@ actor IdentityCache {
         }
     }
 
-    /// Whether this X509-SVID was dropped because it is revoked (or descends from a revoked layer).
+    /// Whether this X509-SVID was dropped because it is revoked (or descends from a revoked layer),
+    /// or discarded as about to be (``discard(entryIDs:reason:)``).
     func isRevoked(_ svid: CachedSVID) -> Bool {
-        revocations.refusal(for: svid.chain[0]) != nil
+        withdrawn.contains(svid.chain[0].serialNumber.hexString) || revocations.refusal(for: svid.chain[0]) != nil
+    }
+
+    /// Drops every SVID this layer holds: the server refuses the layer's own SVID (revoked,
+    /// evicted), so everything issued under it is revoked too, even if the revocation itself has
+    /// not reached this agent (the refusal can overtake the Sync update that carries it).
+    func discardAll(reason: String) {
+        discard(entryIDs: Set(svids.keys), reason: reason)
     }
 
     /// Drops the SVIDs of these entries at once (their keys reached a process no longer entitled
@@ -130,6 +140,8 @@ actor IdentityCache {
         for id in entryIDs {
             guard let svid = svids.removeValue(forKey: id) else { continue }
             dropped = true
+            if withdrawn.count > 10_000 { withdrawn.removeAll() }
+            withdrawn.insert(svid.chain[0].serialNumber.hexString)
             logger.warning("SVID discarded", metadata: ["spiffe_id": "\(svid.spiffeID)", "serial": "\(svid.chain[0].serialNumber.hexString)", "reason": "\(reason)"])
         }
         jwts = jwts.filter { !entryIDs.contains($0.key.entryID) }
