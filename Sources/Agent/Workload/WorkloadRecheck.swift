@@ -104,11 +104,15 @@ extension AgentWorkloadProvider {
             "pid": "\(caller.pid)", "reason": "\(reason)", "spiffe_ids": "\(svids.map(\.spiffeID.description).joined(separator: " "))",
             "serials": "\(serials.joined(separator: " "))",
         ])
-        await cache.discard(entryIDs: Set(svids.map(\.entryID)), reason: "held by process \(caller.pid), which failed its re-check")
         let selectors = (try? await attestor.attest(PeerProcess(pid: caller.pid, uid: caller.uid, gid: caller.gid))) ?? []
         await report(caller, selectors, .recheckFailed, ids: svids.map(\.spiffeID.description), reason: reason, call: .recheck)
+        await cache.discard(entryIDs: Set(svids.map(\.entryID)), reason: "held by process \(caller.pid), which failed its re-check")
+        // Discarding ends the workload's stream, which cancels this task: the revocation runs in a
+        // task of its own so that it is not cancelled with it.
+        let link = self.link
+        let revocation = Task { try await link.revoke(serials, reason: "workload re-check failed: \(reason)") }
         do {
-            let revoked = try await link.revoke(serials, reason: "workload re-check failed: \(reason)")
+            let revoked = try await revocation.value
             logger.notice("revoked the identities of a workload that failed its re-check", metadata: ["pid": "\(caller.pid)", "revoked": "\(revoked)"])
         } catch {
             logger.error("cannot revoke the identities of a workload that failed its re-check; they were discarded here and expire on their own", metadata: [
