@@ -2,6 +2,7 @@ import Attestation
 import Crypto
 import Foundation
 import MatryoshkaAPI
+import SPIFFE
 
 /// One workload attestation decision of this layer, as the server's audit log records it.
 struct WorkloadDecision: Sendable, Hashable {
@@ -49,9 +50,7 @@ struct WorkloadDecision: Sendable, Hashable {
     /// Hex SHA-256 over the selectors, sorted, one per line.
     static func digest(_ selectors: [Selector]) -> String {
         let text = selectors.map(\.description).sorted().joined(separator: "\n")
-        return SHA256.hash(data: Array(text.utf8)).map { byte in
-            byte < 0x10 ? "0" + String(byte, radix: 16) : String(byte, radix: 16)
-        }.joined()
+        return Hex.encode(SHA256.hash(data: Array(text.utf8)))
     }
 
     func wire(firstSeen: Date, count: Int) -> Matryoshka_V1_WorkloadAttestation {

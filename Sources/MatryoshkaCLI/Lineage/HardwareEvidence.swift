@@ -1,6 +1,7 @@
 import Attestation
 import Foundation
 import Lineage
+import SPIFFE
 import TPM
 
 /// The hardware link of a lineage, checked offline: the first link of a TPM-attested agent
@@ -66,12 +67,8 @@ public struct HardwareEvidence: Codable, Sendable, Equatable {
         }
         return HardwareEvidence(
             type: TPMNodeAttestation.type, ekHash: evidence.ekHash, ekAcceptedBy: evidence.ekAcceptedBy,
-            pcrs: Dictionary(uniqueKeysWithValues: verified.pcrValues.map { (String($0.key), Self.hex($0.value)) }),
+            pcrs: Dictionary(uniqueKeysWithValues: verified.pcrValues.map { (String($0.key), Hex.encode($0.value)) }),
             pcrDigest: verified.pcrDigestHex)
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { $0 < 0x10 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
     }
 
     var text: String {

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SPIFFE
 
 /// The hash chain that makes the audit log tamper-evident, independent of where it is stored.
 ///
@@ -82,14 +83,7 @@ public enum AuditChain {
     }
 
     static func hex(_ digest: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(64)
-        for byte in digest {
-            bytes.append(digits[Int(byte >> 4)])
-            bytes.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        Hex.encode(digest)
     }
 }
 

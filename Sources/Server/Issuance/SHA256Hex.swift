@@ -1,4 +1,5 @@
 import Crypto
+import SPIFFE
 
 /// Lower-case hex SHA-256, for token hashes and identifiers.
 enum SHA256Hex {
@@ -8,9 +9,6 @@ enum SHA256Hex {
 
     /// Lower-case hex of `bytes` (no hashing).
     static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        bytes.map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 0x10 ? "0" + hex : hex
-        }.joined()
+        Hex.encode(bytes)
     }
 }

@@ -1,4 +1,5 @@
 import Crypto
+import SPIFFE
 import SwiftASN1
 import X509
 import _CryptoExtras
@@ -95,10 +96,7 @@ public enum X509PoPProof {
 
     /// Lowercase hex of bytes.
     public static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        Hex.encode(bytes)
     }
 
     /// Signs the proof for `nonce` and `agentKey` with the node key, by `scheme` (which must be the

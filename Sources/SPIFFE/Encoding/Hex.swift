@@ -1,0 +1,15 @@
+/// Lower-case hexadecimal, as serial numbers, key identifiers, digests and fingerprints are shown
+/// and stored throughout the project.
+public enum Hex {
+    /// Two lower-case hex digits per byte.
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(bytes.underestimatedCount * 2)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+}
