@@ -57,10 +57,11 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
             try? await store.appendAudit(AuditEvent(kind: "node.attest.failed", actor: context.remotePeer, subject: parameters.type, details: ["reason": error.message]))
             throw RPCError(code: .permissionDenied, message: "node attestation failed: \(error.message)")
         }
-        if let existing = try? await store.agent(id: result.agentID), let untrusted = existing.untrustedReason {
+        let existing = try? await store.agent(id: result.agentID)
+        if let existing, let untrusted = existing.untrustedReason {
             try await refuseUntrusted(existing, reason: untrusted, type: parameters.type, peer: context.remotePeer)
         }
-        if let existing = try? await store.agent(id: result.agentID), !existing.evicted, !existing.canReattest {
+        if let existing, !existing.evicted, !existing.canReattest {
             throw RPCError(code: .permissionDenied, message: "\(result.agentID) is already attested and its attestation method does not allow re-attestation")
         }
         let chain: [Certificate]
@@ -74,7 +75,7 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
         let now = Date()
         // A live agent attesting again (a TPM node renewing for a new key) keeps its history, and
         // its current SVID is honoured until it expires or the next renewal, as with RenewAgent.
-        let live = (try? await store.agent(id: result.agentID)).flatMap { $0.evicted ? nil : $0 }
+        let live = existing.flatMap { $0.evicted ? nil : $0 }
         let agent = AgentRecord(
             spiffeID: result.agentID, attestationType: parameters.type, selectors: result.selectors,
             serialNumber: chain[0].serialNumber.hexString, expiresAt: chain[0].notValidAfter,
