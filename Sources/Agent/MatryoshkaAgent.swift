@@ -268,14 +268,7 @@ public actor MatryoshkaAgent {
             let due = await cache.entriesNeedingSVIDs(now: now, layerExpiresAt: identity.expiresAt)
                 .filter { !$0.isWildcard && (refusedUntil[$0.id] ?? .distantPast) <= now }
             for batch in stride(from: 0, to: due.count, by: 200).map({ Array(due[$0..<min($0 + 200, due.count)]) }) {
-                var keys: [String: SigningKey] = [:]
-                var requests: [NodeClient.X509Request] = []
-                for entry in batch {
-                    let key = try SigningKey(generating: .ecP256)
-                    keys[entry.id] = key
-                    let link = try identity.childLink(for: entry, spiffeID: entry.spiffeID, publicKey: key.publicKey, ttlSeconds: entry.x509TTL, now: now)
-                    requests.append(NodeClient.X509Request(entryID: entry.id, csr: try CertificateRequests.csr(for: key), lineageLink: link))
-                }
+                let (keys, requests) = try await Self.prepareRequests(for: batch, identity: identity, now: now)
                 let results = try await client.mintX509SVIDs(requests)
                 for entry in batch {
                     switch results[entry.id] {
@@ -305,6 +298,29 @@ public actor MatryoshkaAgent {
                 guard (try? await Task.sleep(for: .seconds(delay))) != nil else { return }
                 wakeUp.yield()
             }
+        }
+    }
+
+    /// A fresh key, its CSR and the lineage link this layer signs for each entry: two signatures
+    /// and a key generation each, spread over the cores.
+    static func prepareRequests(
+        for entries: [RegistrationEntry], identity: LayerIdentity, now: Date
+    ) async throws -> (keys: [String: SigningKey], requests: [NodeClient.X509Request]) {
+        try await withThrowingTaskGroup(of: (SigningKey, NodeClient.X509Request).self) { group in
+            for entry in entries {
+                group.addTask {
+                    let key = try SigningKey(generating: .ecP256)
+                    let link = try identity.childLink(for: entry, spiffeID: entry.spiffeID, publicKey: key.publicKey, ttlSeconds: entry.x509TTL, now: now)
+                    return (key, NodeClient.X509Request(entryID: entry.id, csr: try CertificateRequests.csr(for: key), lineageLink: link))
+                }
+            }
+            var keys: [String: SigningKey] = [:]
+            var requests: [NodeClient.X509Request] = []
+            for try await (key, request) in group {
+                keys[request.entryID] = key
+                requests.append(request)
+            }
+            return (keys, requests)
         }
     }
 

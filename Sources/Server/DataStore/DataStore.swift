@@ -46,8 +46,9 @@ public protocol DataStore: Sendable {
 
     // MARK: Issued SVIDs
 
-    /// Records a signed SVID with its public key hash, issuing CA and ancestors.
-    func recordIssuance(_ svid: IssuedSVIDRecord, audit: AuditEvent) async throws(DataStoreError)
+    /// Records signed SVIDs, each with its public key hash, issuing CA, ancestors and audit
+    /// record, all in one transaction: all are recorded or none is.
+    func recordIssuances(_ issuances: [IssuanceRecord]) async throws(DataStoreError)
     /// The SVID with this serial number (X.509) or token ID (JWT), with its ancestors.
     func issuedSVID(serialNumber: String) async throws(DataStoreError) -> IssuedSVIDRecord?
 
@@ -112,5 +113,23 @@ public enum DataStoreError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unavailable(let reason): return "datastore unavailable: \(reason)"
         case .migration(let reason): return "datastore schema migration failed: \(reason)"
         }
+    }
+}
+
+extension DataStore {
+    /// Records one signed SVID with its audit record.
+    public func recordIssuance(_ svid: IssuedSVIDRecord, audit: AuditEvent) async throws(DataStoreError) {
+        try await recordIssuances([IssuanceRecord(svid: svid, audit: audit)])
+    }
+}
+
+/// An issued SVID and the audit record of its issuance, which are written together.
+public struct IssuanceRecord: Sendable {
+    public var svid: IssuedSVIDRecord
+    public var audit: AuditEvent
+
+    public init(svid: IssuedSVIDRecord, audit: AuditEvent) {
+        self.svid = svid
+        self.audit = audit
     }
 }

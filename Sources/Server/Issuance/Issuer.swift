@@ -82,15 +82,19 @@ public struct Issuer: Sendable {
         }
         let parameters = X509SVIDParameters(
             spiffeID: agentID, publicKey: csr.publicKey, ttl: .seconds(Int64(expiresAt.timeIntervalSince(now).rounded(.down))))
-        return try await sign(parameters, lineage: lineage, entryID: nil, requestedBy: agentID, event: event, now: now, ca: ca,
-                              metric: .agent, started: started)
+        let signed = try signed(parameters, lineage: lineage, entryID: nil, requestedBy: agentID, event: event, now: now, ca: ca, kind: "x509-agent")
+        try await record([signed], metric: .agent, started: started)
+        return signed.chain
     }
 
     /// Signs the server's own TLS SVID.
     public func issueServerSVID(serverID: SPIFFEID, publicKey: Certificate.PublicKey, ttl: Duration, now: Date = Date()) async throws(IssuanceError) -> [Certificate] {
+        let started = ContinuousClock.now
         let parameters = X509SVIDParameters(spiffeID: serverID, publicKey: publicKey, ttl: ttl, dnsNames: [])
-        return try await sign(parameters, lineage: nil, entryID: nil, requestedBy: nil, event: "svid.issue.server", now: now, ca: nil,
-                              metric: .agent, started: ContinuousClock.now)
+        let signed = try signed(parameters, lineage: nil, entryID: nil, requestedBy: nil, event: "svid.issue.server", now: now,
+                                ca: try await activeCA(), kind: "x509-agent")
+        try await record([signed], metric: .agent, started: started)
+        return signed.chain
     }
 
     /// Signs an X509-SVID for a child of `caller`, for entry `entryID`, from a CSR and the lineage
@@ -98,16 +102,62 @@ public struct Issuer: Sendable {
     public func mintX509SVID(
         caller: Caller, entryID: String, requestedID: String, csrDER: [UInt8], linkDER: [UInt8], now: Date = Date()
     ) async throws(IssuanceError) -> (SPIFFEID, [Certificate]) {
+        let request = X509SVIDRequest(entryID: entryID, requestedID: requestedID, csrDER: csrDER, linkDER: linkDER)
+        let minted = try await mintX509SVIDs(caller: caller, requests: [request], now: now)[0].get()
+        return (minted.spiffeID, minted.chain)
+    }
+
+    /// Signs the X509-SVIDs a caller asks for in one call: each is checked and signed on its own
+    /// (in parallel, one task per core), and every one signed is recorded, with its audit
+    /// record, in one transaction. A refusal affects only its own request; a failure to record
+    /// fails every signed one (none of them is handed out unrecorded).
+    public func mintX509SVIDs(caller: Caller, requests: [X509SVIDRequest], now: Date = Date()) async -> [Result<MintedX509SVID, IssuanceError>] {
         let started = ContinuousClock.now
-        let (entry, childID) = try await authorizedChild(caller: caller, entryID: entryID, requestedID: requestedID, kind: "X509-SVID")
+        let ca: CertificateAuthority
+        do {
+            ca = try await activeCA()
+        } catch {
+            return requests.map { _ in .failure(error) }
+        }
+        var results = [Result<SignedSVID, IssuanceError>](repeating: .failure(.internalError("not signed")), count: requests.count)
+        await withTaskGroup(of: IndexedSignature.self) { group in
+            let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
+            for (index, request) in requests.enumerated() {
+                if index >= width, let done = await group.next() { results[done.index] = done.result }
+                group.addTask {
+                    IndexedSignature(index: index, result: await self.signX509SVIDResult(caller: caller, request: request, ca: ca, now: now))
+                }
+            }
+            for await done in group { results[done.index] = done.result }
+        }
+        let signed = results.compactMap { try? $0.get() }
+        do {
+            try await record(signed, metric: .x509, started: started)
+        } catch {
+            return results.map { $0.flatMap { _ in .failure(error) } }
+        }
+        return results.map { $0.map { MintedX509SVID(spiffeID: $0.spiffeID, chain: $0.chain) } }
+    }
+
+    private func signX509SVIDResult(caller: Caller, request: X509SVIDRequest, ca: CertificateAuthority, now: Date) async -> Result<SignedSVID, IssuanceError> {
+        do {
+            return .success(try await signX509SVID(caller: caller, request: request, ca: ca, now: now))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Checks one request of a caller and signs its SVID (not yet recorded).
+    private func signX509SVID(caller: Caller, request: X509SVIDRequest, ca: CertificateAuthority, now: Date) async throws(IssuanceError) -> SignedSVID {
+        let (entry, childID) = try await authorizedChild(caller: caller, entryID: request.entryID, requestedID: request.requestedID, kind: "X509-SVID")
         let csr: CertificateSigningRequest
         do {
-            csr = try X509SVIDParameters.verifiedCSR(der: csrDER)
+            csr = try X509SVIDParameters.verifiedCSR(der: request.csrDER)
         } catch {
             await refuse(caller: caller.spiffeID, subject: childID.description, reason: error.description)
             throw .invalidRequest(error.description)
         }
-        let link = try await checked(ChildLinkCheck(caller: caller, entry: entry, childID: childID, childKey: csr.publicKey, now: now), linkDER)
+        let link = try await checked(ChildLinkCheck(caller: caller, entry: entry, childID: childID, childKey: csr.publicKey, now: now), request.linkDER)
         let maximum = now.addingTimeInterval(x509TTL(of: entry).timeInterval + ChildLinkCheck.leeway)
         guard link.expiresAt <= maximum else {
             let reason = "requested lifetime (until \(link.expiresAt.formatted(.iso8601))) exceeds the entry's X509-SVID TTL of \(DurationText.format(x509TTL(of: entry)))"
@@ -122,9 +172,7 @@ public struct Issuer: Sendable {
         }
         let ttl = Duration.seconds(Int64(link.expiresAt.timeIntervalSince(now).rounded(.down)))
         let parameters = X509SVIDParameters(spiffeID: childID, publicKey: csr.publicKey, ttl: ttl, dnsNames: entry.dnsNames)
-        let chain = try await sign(parameters, lineage: lineage, entryID: entry.id, requestedBy: caller.spiffeID, event: "svid.issue", now: now, ca: nil,
-                                   metric: .x509, started: started)
-        return (childID, chain)
+        return try signed(parameters, lineage: lineage, entryID: entry.id, requestedBy: caller.spiffeID, event: "svid.issue", now: now, ca: ca, kind: "x509")
     }
 
     /// Signs a JWT-SVID for a child of `caller`, if the entry and the caller allow every audience
@@ -221,45 +269,63 @@ public struct Issuer: Sendable {
         }
     }
 
-    private func sign(
+    private func activeCA() async throws(IssuanceError) -> CertificateAuthority {
+        do {
+            return try await authorities.activeCA
+        } catch {
+            throw .internalError(error.message)
+        }
+    }
+
+    /// Signs an X509-SVID and prepares its record (`kind` is the audit record's `svid_kind`).
+    private func signed(
         _ parameters: X509SVIDParameters, lineage: Lineage?, entryID: String?, requestedBy: SPIFFEID?, event: String, now: Date,
-        ca: CertificateAuthority?, metric: ServerMetrics.IssuanceKind, started: ContinuousClock.Instant
-    ) async throws(IssuanceError) -> [Certificate] {
+        ca: CertificateAuthority, kind: String
+    ) throws(IssuanceError) -> SignedSVID {
         var parameters = parameters
         let chain: [Certificate]
-        let issuerKeyID: String
         do {
             if let lineage { parameters.extraExtensions.append(try LineageExtension.make(lineage)) }
-            let authority: CertificateAuthority
-            if let ca { authority = ca } else { authority = try await authorities.activeCA }
-            chain = try authority.issue(parameters, now: now)
-            issuerKeyID = SHA256Hex.hex(authority.keyIdentifier)
-        } catch let error as ServerError {
-            throw .internalError(error.message)
+            chain = try ca.issue(parameters, now: now)
+        } catch let error as AuthorityError {
+            throw .internalError(error.description)
         } catch {
             throw .internalError(String(describing: error))
         }
+        let issuerKeyID = SHA256Hex.hex(ca.keyIdentifier)
         let leaf = chain[0]
         let serial = leaf.serialNumber.hexString
-        var details = ["serial": serial, "svid_kind": metric == .x509 ? "x509" : "x509-agent", "expires_at": leaf.notValidAfter.formatted(.iso8601),
+        var details = ["serial": serial, "svid_kind": kind, "expires_at": leaf.notValidAfter.formatted(.iso8601),
                        "ttl_seconds": String(Int(leaf.notValidAfter.timeIntervalSince(now))), "issuer_key_id": issuerKeyID]
         if let entryID { details["entry_id"] = entryID }
         if let requestedBy { details["requested_by"] = requestedBy.description }
         if let lineage { details.merge(AuditLineage.details(lineage)) { $1 } }
+        let record = IssuanceRecord(
+            svid: IssuedSVIDRecord(serialNumber: serial, kind: .x509, spiffeID: parameters.spiffeID, entryID: entryID,
+                                   requestedBy: requestedBy, issuedAt: now, expiresAt: leaf.notValidAfter,
+                                   publicKeyHash: SHA256Hex.digest(parameters.publicKey.spkiDER),
+                                   ancestors: lineage.map(ChildLinkCheck.ancestors(of:)) ?? [], issuerKeyID: issuerKeyID),
+            audit: AuditEvent(kind: event, actor: requestedBy?.description ?? "server", subject: parameters.spiffeID.description,
+                              details: details, time: now))
+        return SignedSVID(spiffeID: parameters.spiffeID, chain: chain, record: record)
+    }
+
+    /// Records signed SVIDs (one transaction); only then may they be handed out.
+    private func record(_ signed: [SignedSVID], metric: ServerMetrics.IssuanceKind, started: ContinuousClock.Instant) async throws(IssuanceError) {
+        guard !signed.isEmpty else { return }
         do {
-            try await store.recordIssuance(
-                IssuedSVIDRecord(serialNumber: serial, kind: .x509, spiffeID: parameters.spiffeID, entryID: entryID,
-                                 requestedBy: requestedBy, issuedAt: now, expiresAt: leaf.notValidAfter,
-                                 publicKeyHash: SHA256Hex.digest(parameters.publicKey.spkiDER),
-                                 ancestors: lineage.map(ChildLinkCheck.ancestors(of:)) ?? [], issuerKeyID: issuerKeyID),
-                audit: AuditEvent(kind: event, actor: requestedBy?.description ?? "server", subject: parameters.spiffeID.description,
-                                  details: details, time: now))
+            try await store.recordIssuances(signed.map(\.record))
         } catch {
             throw .internalError("cannot record issuance: \(error)")
         }
-        metrics.issued(metric, duration: ContinuousClock.now - started)
-        logger.debug("issued X509-SVID", metadata: ["spiffe_id": "\(parameters.spiffeID)", "serial": "\(serial)", "by": "\(requestedBy?.description ?? "server")"])
-        return chain
+        let duration = ContinuousClock.now - started
+        for svid in signed {
+            metrics.issued(metric, duration: duration)
+            logger.debug("issued X509-SVID", metadata: [
+                "spiffe_id": "\(svid.spiffeID)", "serial": "\(svid.record.svid.serialNumber)",
+                "by": "\(svid.record.svid.requestedBy?.description ?? "server")",
+            ])
+        }
     }
 
     private func refuse(caller: SPIFFEID, subject: String, reason: String) async {
@@ -287,4 +353,39 @@ public enum IssuanceError: Error, Hashable, Sendable, CustomStringConvertible {
             return message
         }
     }
+}
+
+/// One X509-SVID a caller asks for: the entry, the child's ID for a wildcard entry (else empty),
+/// the CSR and the lineage link the caller signed.
+public struct X509SVIDRequest: Sendable {
+    public var entryID: String
+    public var requestedID: String
+    public var csrDER: [UInt8]
+    public var linkDER: [UInt8]
+
+    public init(entryID: String, requestedID: String, csrDER: [UInt8], linkDER: [UInt8]) {
+        self.entryID = entryID
+        self.requestedID = requestedID
+        self.csrDER = csrDER
+        self.linkDER = linkDER
+    }
+}
+
+/// An X509-SVID signed and recorded for a child.
+public struct MintedX509SVID: Sendable {
+    public let spiffeID: SPIFFEID
+    public let chain: [Certificate]
+}
+
+/// The outcome of one request of a batch, with its place in the batch.
+struct IndexedSignature: Sendable {
+    let index: Int
+    let result: Result<SignedSVID, IssuanceError>
+}
+
+/// An SVID signed but not yet recorded.
+struct SignedSVID: Sendable {
+    let spiffeID: SPIFFEID
+    let chain: [Certificate]
+    let record: IssuanceRecord
 }

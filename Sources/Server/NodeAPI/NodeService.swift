@@ -198,24 +198,27 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
         guard request.requests.count <= 1000 else {
             throw RPCError(code: .invalidArgument, message: "at most 1000 SVIDs per request (got \(request.requests.count))")
         }
+        let minted = await issuer.mintX509SVIDs(caller: caller, requests: request.requests.map {
+            X509SVIDRequest(entryID: $0.entryID, requestedID: $0.spiffeID, csrDER: Array($0.csr), linkDER: Array($0.lineageLink))
+        })
         var results: [Matryoshka_V1_X509SVIDResult] = []
-        for item in request.requests {
-            do {
-                let (spiffeID, chain) = try await issuer.mintX509SVID(
-                    caller: caller, entryID: item.entryID, requestedID: item.spiffeID, csrDER: Array(item.csr), linkDER: Array(item.lineageLink))
+        var issued: [String] = []
+        for (item, result) in zip(request.requests, minted) {
+            switch result {
+            case .success(let svid):
+                issued.append(svid.chain[0].serialNumber.hexString)
                 results.append(Matryoshka_V1_X509SVIDResult.with {
                     $0.entryID = item.entryID
-                    $0.spiffeID = spiffeID.description
-                    $0.svidChain = chain.map { Data(CertificateEncoding.der($0)) }
+                    $0.spiffeID = svid.spiffeID.description
+                    $0.svidChain = svid.chain.map { Data(CertificateEncoding.der($0)) }
                 })
-            } catch {
+            case .failure(let error):
                 results.append(Matryoshka_V1_X509SVIDResult.with {
                     $0.entryID = item.entryID
                     $0.error = error.description
                 })
             }
         }
-        let issued = results.compactMap { $0.svidChain.first.flatMap { try? Certificate(derEncoded: Array($0)) }?.serialNumber.hexString }
         if let refusal = await revocation.revokeIfCallerRevoked(caller, issued: issued) {
             throw RPCError(code: .permissionDenied, message: refusal)
         }

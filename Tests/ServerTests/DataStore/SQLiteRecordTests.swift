@@ -106,6 +106,29 @@ struct SQLiteRecordTests {
         #expect(try await allAuditRecords(store).count == 2)
     }
 
+    @Test func issuancesAreRecordedAllOrNone() async throws {
+        let store = try SQLiteDataStore.inMemory()
+        func svid(_ serial: String) throws -> IssuanceRecord {
+            IssuanceRecord(
+                svid: IssuedSVIDRecord(
+                    serialNumber: serial, kind: .x509, spiffeID: try spiffeID("spiffe://example.org/w/\(serial)"), entryID: "e",
+                    requestedBy: try spiffeID("spiffe://example.org/agent/x"), issuedAt: now, expiresAt: now.addingTimeInterval(60)),
+                audit: event("svid.issue", subject: serial))
+        }
+        try await store.recordIssuances([try svid("01"), try svid("02"), try svid("03")])
+        #expect(try await allAuditRecords(store).map(\.event.subject) == ["01", "02", "03"])
+
+        // A batch with one serial already recorded is refused whole: nothing of it is written.
+        await #expect(throws: DataStoreError.self) {
+            try await store.recordIssuances([try svid("04"), try svid("02"), try svid("05")])
+        }
+        #expect(try await store.issuedSVID(serialNumber: "04") == nil)
+        #expect(try await store.issuedSVID(serialNumber: "05") == nil)
+        #expect(try await allAuditRecords(store).count == 3)
+        try await store.recordIssuances([])
+        #expect(try await allAuditRecords(store).count == 3)
+    }
+
     @Test func bundleSequenceCountsFromOne() async throws {
         try await withFileStore { store, path in
             #expect(try await store.nextBundleSequence() == 1)

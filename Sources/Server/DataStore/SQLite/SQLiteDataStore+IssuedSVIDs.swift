@@ -1,19 +1,23 @@
 import GRDB
 
 extension SQLiteDataStore {
-    /// Records the SVID and its ancestors.
+    /// Records the SVIDs, their ancestors and audit records in one transaction.
     ///
     /// - Throws: ``DataStoreError/unavailable(_:)`` when an SVID with the same serial number is
-    ///   already recorded.
-    public func recordIssuance(_ svid: IssuedSVIDRecord, audit: AuditEvent) async throws(DataStoreError) {
-        let row = SQLiteIssuedSVIDRow(svid)
-        try await write("recording the issuance of \(svid.serialNumber)") { db in
-            if try SQLiteIssuedSVIDRow.exists(db, key: row.serialNumber) {
-                throw DataStoreError.unavailable("an SVID with serial number \(row.serialNumber) is already recorded")
+    ///   already recorded (and then nothing is recorded).
+    public func recordIssuances(_ issuances: [IssuanceRecord]) async throws(DataStoreError) {
+        guard !issuances.isEmpty else { return }
+        let what = issuances.count == 1 ? "the issuance of \(issuances[0].svid.serialNumber)" : "\(issuances.count) issuances"
+        try await write("recording \(what)") { db in
+            for issuance in issuances {
+                let row = SQLiteIssuedSVIDRow(issuance.svid)
+                if try SQLiteIssuedSVIDRow.exists(db, key: row.serialNumber) {
+                    throw DataStoreError.unavailable("an SVID with serial number \(row.serialNumber) is already recorded")
+                }
+                try row.insert(db)
+                try SQLiteAncestorRows.insert(issuance.svid.ancestors, serialNumber: issuance.svid.serialNumber, db)
+                _ = try SQLiteAuditLog.append(issuance.audit, db)
             }
-            try row.insert(db)
-            try SQLiteAncestorRows.insert(svid.ancestors, serialNumber: svid.serialNumber, db)
-            try SQLiteAuditLog.append(audit, db)
         }
     }
 
