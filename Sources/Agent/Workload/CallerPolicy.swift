@@ -1,3 +1,4 @@
+import Attestation
 import Foundation
 import WorkloadAPI
 
@@ -25,11 +26,6 @@ enum CallerPolicy: Sendable {
     }
 
     static func parentPID(of pid: Int32, procRoot: String) -> Int32? {
-        guard let stat = try? String(contentsOfFile: "\(procRoot)/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // After ')': state, then ppid.
-        guard fields.count > 1 else { return nil }
-        return Int32(fields[1])
+        ProcFS.stat(of: pid, procRoot: procRoot)?.parentPID
     }
 }

@@ -27,13 +27,13 @@ struct WorkloadRecheck: Sendable {
     init(caller: CallerCredentials, procRoot: String = "/proc") {
         self.caller = caller
         self.procRoot = procRoot
-        startTime = try? UnixWorkloadAttestor(procRoot: procRoot).startTime(of: caller.pid)
+        startTime = ProcFS.stat(of: caller.pid, procRoot: procRoot)?.startTime
     }
 
     /// Checks the caller against the entries whose SVIDs it holds.
     func check(entries: [RegistrationEntry], attestor: any WorkloadAttestor, policy: CallerPolicy) async -> Verdict {
         if let startTime {
-            guard let now = try? UnixWorkloadAttestor(procRoot: procRoot).startTime(of: caller.pid) else {
+            guard let now = ProcFS.stat(of: caller.pid, procRoot: procRoot)?.startTime else {
                 return .gone("process \(caller.pid) has exited")
             }
             guard now == startTime else {

@@ -40,8 +40,9 @@ public actor UnixWorkloadAttestor: WorkloadAttestor {
             if let group = Self.groupName(gid: gid) { selectors.append(Selector(trusted: "unix", "supplementary_group:\(group)")) }
         }
         let exe = "\(procRoot)/\(process.pid)/exe"
-        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: exe) {
-            selectors.append(Selector(trusted: "unix", "path:\(path.replacingOccurrences(of: " (deleted)", with: ""))"))
+        if var path = ProcFS.symbolicLink(exe) {
+            if path.hasSuffix(" (deleted)") { path.removeLast(" (deleted)".count) }
+            selectors.append(Selector(trusted: "unix", "path:\(path)"))
         }
         if let digest = try hashExecutable(exe, pid: process.pid) {
             selectors.append(Selector(trusted: "unix", "sha256:\(digest)"))
@@ -52,27 +53,14 @@ public actor UnixWorkloadAttestor: WorkloadAttestor {
 
     /// The process's start time in clock ticks since boot (field 22 of `/proc/<pid>/stat`).
     public nonisolated func startTime(of pid: Int32) throws(WorkloadAttestationError) -> UInt64 {
-        guard let stat = try? String(contentsOfFile: "\(procRoot)/\(pid)/stat", encoding: .utf8) else {
-            throw .processGone(pid: pid)
-        }
-        // The command name (field 2) is in parentheses and may contain spaces; fields follow the last ')'.
-        guard let close = stat.lastIndex(of: ")") else {
-            throw .unreadable(pid: pid, what: "stat", reason: "unexpected format")
-        }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        // After ')': field 3 is at index 0, so field 22 is at index 19.
-        guard fields.count > 19, let ticks = UInt64(fields[19]) else {
-            throw .unreadable(pid: pid, what: "stat", reason: "no start time")
-        }
-        return ticks
+        guard let bytes = ProcFS.read("\(procRoot)/\(pid)/stat") else { throw .processGone(pid: pid) }
+        guard let stat = ProcFS.parseStat(bytes) else { throw .unreadable(pid: pid, what: "stat", reason: "unexpected format") }
+        return stat.startTime
     }
 
     func supplementaryGroups(of pid: Int32) throws(WorkloadAttestationError) -> [UInt32] {
-        guard let status = try? String(contentsOfFile: "\(procRoot)/\(pid)/status", encoding: .utf8) else {
-            throw .processGone(pid: pid)
-        }
-        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Groups:") }) else { return [] }
-        return line.dropFirst("Groups:".count).split(whereSeparator: \.isWhitespace).compactMap { UInt32($0) }
+        guard let groups = ProcFS.supplementaryGroups(of: pid, procRoot: procRoot) else { throw .processGone(pid: pid) }
+        return groups
     }
 
     func hashExecutable(_ path: String, pid: Int32) throws(WorkloadAttestationError) -> String? {
