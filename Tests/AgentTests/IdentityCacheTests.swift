@@ -1,6 +1,7 @@
 import Attestation
 import Authority
 import Foundation
+import Lineage
 import Logging
 import MatryoshkaAPI
 import SPIFFE
@@ -83,6 +84,48 @@ struct IdentityCacheTests {
         let webRevoked = await cache.isRevoked(webSVID), apiRevoked = await cache.isRevoked(apiSVID)
         #expect(webRevoked && apiRevoked)
         #expect(Set(await cache.entriesNeedingSVIDs().map(\.id)) == [web.id, api.id])
+    }
+
+    @Test("a sync update drops the SVIDs revoked by serial and those whose lineage passes through a revoked layer's key")
+    func revocationsDropHeldSVIDs() async throws {
+        let web = try entry("/web"), api = try entry("/api"), db = try entry("/db")
+        let cache = await cache([web, api, db])
+        // api's lineage passes through a layer (the agent) holding `layerKey`.
+        let layerKey = try SigningKey(generating: .ecP256)
+        let link = try LinkBuilder.root(
+            spiffeID: "spiffe://example.org/agent", publicKey: layerKey.publicKey, attestor: "join_token", selectors: [],
+            issuedAt: now, expiresAt: now.addingTimeInterval(600), evidence: [], signedBy: ca.key.certificatePrivateKey)
+        let apiKey = try SigningKey(generating: .ecP256)
+        var parameters = X509SVIDParameters(spiffeID: api.spiffeID, publicKey: apiKey.publicKey, ttl: .seconds(600))
+        parameters.extraExtensions.append(try LineageExtension.make(Lineage(links: [link])))
+        let apiSVID = CachedSVID(entryID: api.id, spiffeID: api.spiffeID, chain: try ca.issue(parameters, now: now), key: apiKey, receivedAt: now)
+        #expect(apiSVID.lineageKeyHashes == [LineageLink.hexSHA256(layerKey.publicKey.spkiDER)])
+        let webSVID = try svid(for: web, ttl: .seconds(600)), dbSVID = try svid(for: db, ttl: .seconds(600))
+        for svid in [webSVID, apiSVID, dbSVID] { await cache.store(svid) }
+        #expect(await cache.svidCount == 3)
+
+        let revoked = RevocationList(revoked: [
+            Matryoshka_V1_RevokedCredential.with {
+                $0.serialNumber = webSVID.serialNumber
+                $0.spiffeID = web.spiffeID.description
+                $0.reason = "compromised"
+            },
+            Matryoshka_V1_RevokedCredential.with {
+                $0.serialNumber = "0badc0de"
+                $0.spiffeID = "spiffe://example.org/agent"
+                $0.publicKeyHash = LineageLink.hexSHA256(layerKey.publicKey.spkiDER)
+            },
+        ], crls: [])
+        #expect(revoked.refusal(for: webSVID)?.contains("compromised") == true)
+        #expect(revoked.refusal(for: apiSVID)?.contains("lineage passes through spiffe://example.org/agent") == true)
+        #expect(revoked.refusal(for: dbSVID) == nil)
+        await cache.apply(entries: [web, api, db], bundle: SPIFFEBundle(trustDomain: trustDomain, x509Authorities: [ca.certificate]), revocations: revoked)
+        #expect(await cache.svidCount == 1)
+        let webGone = await cache.isRevoked(webSVID), apiGone = await cache.isRevoked(apiSVID), dbKept = await cache.isRevoked(dbSVID)
+        #expect(webGone && apiGone && !dbKept)
+        // Minted through the revoked layer meanwhile: never held.
+        await cache.store(apiSVID)
+        #expect(await cache.svidCount == 1)
     }
 
     @Test("a refused entry without an SVID waits for its back-off")

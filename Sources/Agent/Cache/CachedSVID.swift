@@ -1,5 +1,6 @@
 import Authority
 import Foundation
+import Lineage
 import SPIFFE
 import X509
 
@@ -10,9 +11,29 @@ struct CachedSVID: Sendable {
     let spiffeID: SPIFFEID
     let chain: [Certificate]
     let key: SigningKey
+    /// The chain and the key as the Workload API sends them (DER, PKCS#8), encoded once here
+    /// rather than on every fetch.
+    let chainDER: [[UInt8]]
+    let keyPKCS8: [UInt8]
+    /// The leaf's serial number (lower-case hex) and the key hashes of the layers of its lineage:
+    /// what a revocation is checked against, without parsing the certificate again.
+    let serialNumber: String
+    let lineageKeyHashes: [String]
 
     /// When the agent received it: the life it was issued with starts about then.
-    var receivedAt = Date()
+    var receivedAt: Date
+
+    init(entryID: String, spiffeID: SPIFFEID, chain: [Certificate], key: SigningKey, receivedAt: Date = Date()) {
+        self.entryID = entryID
+        self.spiffeID = spiffeID
+        self.chain = chain
+        self.key = key
+        self.receivedAt = receivedAt
+        chainDER = chain.map { CertificateEncoding.der($0) }
+        keyPKCS8 = (try? PrivateKeyEncoding.pkcs8DER(key.certificatePrivateKey)) ?? []
+        serialNumber = chain[0].serialNumber.hexString
+        lineageKeyHashes = ((try? LineageExtension.lineage(of: chain[0])) ?? nil)?.links.compactMap(\.publicKeyHash) ?? []
+    }
 
     var notBefore: Date { chain[0].notValidBefore }
     var expiresAt: Date { chain[0].notValidAfter }

@@ -95,7 +95,7 @@ actor IdentityCache {
 
     func store(_ svid: CachedSVID) {
         guard entries[svid.entryID] != nil else { return }
-        if let refusal = revocations.refusal(for: svid.chain[0]) {
+        if let refusal = revocations.refusal(for: svid) {
             // Minted through a layer revoked meanwhile: never serve it.
             logger.warning("refusing to hold a revoked SVID", metadata: ["spiffe_id": "\(svid.spiffeID)", "reason": "\(refusal)"])
             return
@@ -107,11 +107,20 @@ actor IdentityCache {
     /// Drops the X509-SVIDs and JWT-SVIDs that are revoked or descend from a revoked layer.
     private func dropRevoked() {
         guard !revocations.isEmpty else { return }
+        var dropped: [(svid: CachedSVID, reason: String)] = []
         for (id, svid) in svids {
-            guard let refusal = revocations.refusal(for: svid.chain[0]) else { continue }
+            guard let refusal = revocations.refusal(for: svid) else { continue }
             svids[id] = nil
-            logger.warning("SVID revoked; dropped it", metadata: [
-                "spiffe_id": "\(svid.spiffeID)", "serial": "\(svid.chain[0].serialNumber.hexString)", "reason": "\(refusal)",
+            dropped.append((svid, refusal))
+            logger.debug("SVID revoked; dropped it", metadata: [
+                "spiffe_id": "\(svid.spiffeID)", "serial": "\(svid.serialNumber)", "reason": "\(refusal)",
+            ])
+        }
+        // One line per update, not one per SVID: a subtree revocation can drop thousands at once.
+        if let first = dropped.min(by: { $0.svid.spiffeID.description < $1.svid.spiffeID.description }) {
+            logger.warning("revoked SVIDs dropped", metadata: [
+                "count": "\(dropped.count)", "spiffe_id": "\(first.svid.spiffeID)", "serial": "\(first.svid.serialNumber)",
+                "reason": "\(first.reason)", "more": "\(dropped.count - 1)",
             ])
         }
         jwts = jwts.filter { _, jwt in
@@ -123,7 +132,7 @@ actor IdentityCache {
     /// Whether this X509-SVID was dropped because it is revoked (or descends from a revoked layer),
     /// or discarded as about to be (``discard(entryIDs:reason:)``).
     func isRevoked(_ svid: CachedSVID) -> Bool {
-        withdrawn.contains(svid.chain[0].serialNumber.hexString) || revocations.refusal(for: svid.chain[0]) != nil
+        withdrawn.contains(svid.serialNumber) || revocations.refusal(for: svid) != nil
     }
 
     /// Drops every SVID this layer holds: the server refuses the layer's own SVID (revoked,
@@ -142,7 +151,7 @@ actor IdentityCache {
             dropped = true
             if withdrawn.count > 10_000 { withdrawn.removeAll() }
             withdrawn.insert(svid.chain[0].serialNumber.hexString)
-            logger.warning("SVID discarded", metadata: ["spiffe_id": "\(svid.spiffeID)", "serial": "\(svid.chain[0].serialNumber.hexString)", "reason": "\(reason)"])
+            logger.warning("SVID discarded", metadata: ["spiffe_id": "\(svid.spiffeID)", "serial": "\(svid.serialNumber)", "reason": "\(reason)"])
         }
         jwts = jwts.filter { !entryIDs.contains($0.key.entryID) }
         guard dropped else { return }

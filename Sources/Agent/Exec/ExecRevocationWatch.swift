@@ -20,7 +20,7 @@ actor ExecRevocationWatch {
     func update(_ list: RevocationList) {
         guard list != revocations else { return }
         revocations = list
-        if revokedReason == nil { revokedReason = list.refusal(for: svid.chain[0]) }
+        if revokedReason == nil { revokedReason = list.refusal(for: svid) }
         changeSignal.signal()
     }
 

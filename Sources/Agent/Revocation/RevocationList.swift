@@ -37,21 +37,27 @@ struct RevocationList: Sendable, Equatable {
 
     var isEmpty: Bool { bySerial.isEmpty }
 
-    /// Why an X509-SVID must no longer be used: it is revoked, or a layer of its lineage is. Nil
-    /// when it may be.
-    func refusal(for certificate: Certificate) -> String? {
-        let lineage = (try? LineageExtension.lineage(of: certificate)) ?? nil
-        return refusal(serialNumber: certificate.serialNumber.hexString, lineage: lineage ?? Lineage())
+    /// Why an X509-SVID the agent holds must no longer be used (from what it noted when it
+    /// received it: no parsing).
+    func refusal(for svid: CachedSVID) -> String? {
+        refusal(serialNumber: svid.serialNumber, keyHashes: svid.lineageKeyHashes)
     }
 
     /// Why the credential with this serial number (or token ID) and lineage must no longer be used.
     func refusal(serialNumber: String, lineage: Lineage) -> String? {
+        refusal(serialNumber: serialNumber, keyHashes: lineage.links.compactMap(\.publicKeyHash))
+    }
+
+    /// Why the credential with this serial number (or token ID), whose lineage passes through
+    /// the layers with these key hashes, must no longer be used.
+    func refusal(serialNumber: String, keyHashes: [String]) -> String? {
         if let entry = bySerial[serialNumber] {
             return "\(entry.spiffeID) (serial \(serialNumber)) was revoked at \(entry.revokedAt.formatted(.iso8601))"
                 + (entry.reason.isEmpty ? "" : ": \(entry.reason)")
         }
-        for link in lineage.links {
-            guard let key = link.publicKeyHash, let entry = byKeyHash[key] else { continue }
+        guard !byKeyHash.isEmpty else { return nil }
+        for key in keyHashes {
+            guard let entry = byKeyHash[key] else { continue }
             return "its lineage passes through \(entry.spiffeID), whose SVID \(entry.serialNumber) was revoked at \(entry.revokedAt.formatted(.iso8601))"
         }
         return nil

@@ -249,8 +249,8 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
         let materials = svids.map { svid in
             X509SVIDMaterial(
                 spiffeID: svid.spiffeID.description,
-                certificateChain: svid.chain.map { CertificateEncoding.der($0) },
-                privateKey: (try? PrivateKeyEncoding.pkcs8DER(svid.key.certificatePrivateKey)) ?? [],
+                certificateChain: svid.chainDER,
+                privateKey: svid.keyPKCS8,
                 bundle: bundleDER)
         }
         return X509SVIDSet(svids: materials, crls: crls)

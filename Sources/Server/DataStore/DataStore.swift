@@ -60,14 +60,14 @@ public protocol DataStore: Sendable {
     /// serial numbers are ignored.
     /// - Returns: the SVIDs this call revoked, ordered by issue time.
     func revokeSVIDs(serialNumbers: [String], reason: String, revokedBy: String, now: Date, audit: AuditEvent) async throws(DataStoreError) -> [IssuedSVIDRecord]
-    /// SVIDs with this SPIFFE ID that expire after `now`, revoked or not, ordered by issue time.
-    func unexpiredSVIDs(spiffeID: SPIFFEID, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord]
-    /// SVIDs expiring after `now` whose lineage passes through a layer with this SPIFFE ID (the
-    /// subtree of an identity), ordered by issue time.
-    func unexpiredSVIDs(withAncestor spiffeID: SPIFFEID, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord]
-    /// SVIDs expiring after `now` whose lineage passes through the layer holding the key with this
-    /// hex SHA-256 (the subtree of one credential), ordered by issue time.
-    func unexpiredSVIDs(withAncestorKeyHash keyHash: String, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord]
+    /// Unrevoked SVIDs with this SPIFFE ID that expire after `now`, ordered by issue time.
+    func revocableSVIDs(spiffeID: SPIFFEID, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord]
+    /// Unrevoked SVIDs expiring after `now` whose lineage passes through a layer with this SPIFFE
+    /// ID (the subtree of an identity), ordered by issue time.
+    func revocableSVIDs(withAncestor spiffeID: SPIFFEID, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord]
+    /// Unrevoked SVIDs expiring after `now` whose lineage passes through the layer holding the key
+    /// with this hex SHA-256 (the subtree of one credential), ordered by issue time.
+    func revocableSVIDs(withAncestorKeyHash keyHash: String, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord]
     /// Revoked SVIDs that expire after `now` (what CRLs and agents must know), ordered by revocation time.
     func revokedSVIDs(now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord]
     /// Deletes the records of SVIDs that expired at or before `cutoff` (the audit log keeps their

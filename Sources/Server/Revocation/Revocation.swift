@@ -101,7 +101,7 @@ public actor Revocation {
         let record = try await credential(serialNumber)
         var targets = [record]
         if subtree, let key = record.publicKeyHash {
-            targets += try await storage { () async throws(DataStoreError) in try await store.unexpiredSVIDs(withAncestorKeyHash: key, now: now) }
+            targets += try await storage { () async throws(DataStoreError) in try await store.revocableSVIDs(withAncestorKeyHash: key, now: now) }
         }
         return try await commit(targets, reason: reason, actor: actor, subject: record.spiffeID.description,
                                 scope: subtree ? "serial+subtree" : "serial", now: now)
@@ -110,9 +110,9 @@ public actor Revocation {
     /// Revokes every unexpired credential with this SPIFFE ID and, with `subtree`, every unexpired
     /// credential whose lineage passes through a layer with this ID.
     public func revoke(spiffeID: SPIFFEID, subtree: Bool, reason: String, by actor: String, now: Date = Date()) async throws(RevocationError) -> [IssuedSVIDRecord] {
-        var targets = try await storage { () async throws(DataStoreError) in try await store.unexpiredSVIDs(spiffeID: spiffeID, now: now) }
+        var targets = try await storage { () async throws(DataStoreError) in try await store.revocableSVIDs(spiffeID: spiffeID, now: now) }
         if subtree {
-            targets += try await storage { () async throws(DataStoreError) in try await store.unexpiredSVIDs(withAncestor: spiffeID, now: now) }
+            targets += try await storage { () async throws(DataStoreError) in try await store.revocableSVIDs(withAncestor: spiffeID, now: now) }
         }
         return try await commit(targets, reason: reason, actor: actor, subject: spiffeID.description,
                                 scope: subtree ? "spiffe_id+subtree" : "spiffe_id", now: now)
@@ -134,8 +134,8 @@ public actor Revocation {
             }
             logger.notice("agent evicted", metadata: ["agent": "\(node)", "by": "\(actor)"])
         }
-        var targets = try await storage { () async throws(DataStoreError) in try await store.unexpiredSVIDs(spiffeID: node, now: now) }
-        targets += try await storage { () async throws(DataStoreError) in try await store.unexpiredSVIDs(withAncestor: node, now: now) }
+        var targets = try await storage { () async throws(DataStoreError) in try await store.revocableSVIDs(spiffeID: node, now: now) }
+        targets += try await storage { () async throws(DataStoreError) in try await store.revocableSVIDs(withAncestor: node, now: now) }
         return try await commit(targets, reason: reason, actor: actor, subject: node.description, scope: "node", now: now)
     }
 
@@ -162,7 +162,7 @@ public actor Revocation {
             }
             targets.append(record)
             if let key = record.publicKeyHash {
-                targets += try await storage { () async throws(DataStoreError) in try await store.unexpiredSVIDs(withAncestorKeyHash: key, now: now) }
+                targets += try await storage { () async throws(DataStoreError) in try await store.revocableSVIDs(withAncestorKeyHash: key, now: now) }
             }
         }
         return try await commit(targets, reason: reason, actor: caller.spiffeID.description, subject: targets[0].spiffeID.description,

@@ -55,14 +55,20 @@ struct SQLiteRevocationTests {
     @Test func subtreeQueries() async throws {
         let store = try SQLiteDataStore.inMemory()
         try await populate(store)
-        #expect(try await store.unexpiredSVIDs(spiffeID: try id("/runner"), now: now).map(\.serialNumber) == ["0d"])
-        #expect(Set(try await store.unexpiredSVIDs(withAncestor: try id("/pod"), now: now).map(\.serialNumber)) == ["0c", "0d", "0e", "jwt1"])
-        #expect(Set(try await store.unexpiredSVIDs(withAncestor: try id("/runner"), now: now).map(\.serialNumber)) == ["0e", "jwt1"])
-        #expect(Set(try await store.unexpiredSVIDs(withAncestorKeyHash: "key-r", now: now).map(\.serialNumber)) == ["0e", "jwt1"])
-        #expect(try await store.unexpiredSVIDs(withAncestorKeyHash: "key-old", now: now).isEmpty)
+        #expect(try await store.revocableSVIDs(spiffeID: try id("/runner"), now: now).map(\.serialNumber) == ["0d"])
+        #expect(Set(try await store.revocableSVIDs(withAncestor: try id("/pod"), now: now).map(\.serialNumber)) == ["0c", "0d", "0e", "jwt1"])
+        #expect(Set(try await store.revocableSVIDs(withAncestor: try id("/runner"), now: now).map(\.serialNumber)) == ["0e", "jwt1"])
+        #expect(Set(try await store.revocableSVIDs(withAncestorKeyHash: "key-r", now: now).map(\.serialNumber)) == ["0e", "jwt1"])
+        #expect(try await store.revocableSVIDs(withAncestorKeyHash: "key-old", now: now).isEmpty)
         // The records come with their ancestors.
-        let descendants = try await store.unexpiredSVIDs(withAncestor: try id("/runner"), now: now)
+        let descendants = try await store.revocableSVIDs(withAncestor: try id("/runner"), now: now)
         #expect(descendants.allSatisfy { $0.ancestors.count == 3 })
+        // Revoked ones are not revocable any more: a subtree revoked again finds only what is new.
+        _ = try await store.revokeSVIDs(
+            serialNumbers: ["0e"], reason: "test", revokedBy: "test", now: now, audit: AuditEvent(kind: "revoke", actor: "test", subject: "0e"))
+        #expect(try await store.revocableSVIDs(withAncestor: try id("/runner"), now: now).map(\.serialNumber) == ["jwt1"])
+        #expect(try await store.revocableSVIDs(withAncestorKeyHash: "key-r", now: now).map(\.serialNumber) == ["jwt1"])
+        #expect(Set(try await store.revocableSVIDs(withAncestor: try id("/pod"), now: now).map(\.serialNumber)) == ["0c", "0d", "jwt1"])
     }
 
     @Test func revokingSetsTimeReasonAndRevokerWithAnAuditRecord() async throws {
@@ -159,7 +165,7 @@ struct SQLiteRevocationTests {
                     try record(serial, "/runner/task/\(index)", ancestors: [("/agent", "key-a"), ("/runner", "key-r")]),
                     audit: event("svid.issue", subject: serial))
             }
-            let descendants = try await store.unexpiredSVIDs(withAncestorKeyHash: "key-r", now: now)
+            let descendants = try await store.revocableSVIDs(withAncestorKeyHash: "key-r", now: now)
             let revoked = try await store.revokeSVIDs(
                 serialNumbers: ["aa"] + descendants.map(\.serialNumber), reason: "r", revokedBy: "uid:0", now: now,
                 audit: event("revoke", subject: "spiffe://example.org/runner"))

@@ -34,26 +34,26 @@ extension SQLiteDataStore {
         return try found.records()
     }
 
-    public func unexpiredSVIDs(spiffeID: SPIFFEID, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord] {
+    public func revocableSVIDs(spiffeID: SPIFFEID, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord] {
         try await issuedSVIDs("reading the SVIDs of \(spiffeID)", sql: """
-            SELECT * FROM issued_svids WHERE spiffe_id = ? AND expires_at > ? ORDER BY issued_at, serial_number
+            SELECT * FROM issued_svids WHERE spiffe_id = ? AND expires_at > ? AND revoked_at IS NULL ORDER BY issued_at, serial_number
             """, arguments: [spiffeID.description, StoredTime.milliseconds(now)])
     }
 
-    public func unexpiredSVIDs(withAncestor spiffeID: SPIFFEID, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord] {
+    public func revocableSVIDs(withAncestor spiffeID: SPIFFEID, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord] {
         try await issuedSVIDs("reading the descendants of \(spiffeID)", sql: """
             SELECT * FROM issued_svids
             WHERE serial_number IN (SELECT serial_number FROM issued_svid_ancestors WHERE ancestor_spiffe_id = ?)
-              AND expires_at > ?
+              AND expires_at > ? AND revoked_at IS NULL
             ORDER BY issued_at, serial_number
             """, arguments: [spiffeID.description, StoredTime.milliseconds(now)])
     }
 
-    public func unexpiredSVIDs(withAncestorKeyHash keyHash: String, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord] {
+    public func revocableSVIDs(withAncestorKeyHash keyHash: String, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord] {
         try await issuedSVIDs("reading the descendants of key \(keyHash.prefix(16))", sql: """
             SELECT * FROM issued_svids
             WHERE serial_number IN (SELECT serial_number FROM issued_svid_ancestors WHERE ancestor_key_hash = ?)
-              AND expires_at > ?
+              AND expires_at > ? AND revoked_at IS NULL
             ORDER BY issued_at, serial_number
             """, arguments: [keyHash, StoredTime.milliseconds(now)])
     }
