@@ -47,6 +47,12 @@ enum CanonicalJSON: Hashable, Sendable {
 
     private static func writeString(_ value: String, into output: inout String) {
         output += "\""
+        // Most strings (IDs, serials, hashes, times) need no escaping: append them whole.
+        guard value.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }) else {
+            output += value
+            output += "\""
+            return
+        }
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\"": output += "\\\""
