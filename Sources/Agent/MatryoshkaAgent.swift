@@ -267,21 +267,37 @@ public actor MatryoshkaAgent {
             // Wildcard entries name their children on demand (exec, nested layers), not here.
             let due = await cache.entriesNeedingSVIDs(now: now, layerExpiresAt: identity.expiresAt)
                 .filter { !$0.isWildcard && (refusedUntil[$0.id] ?? .distantPast) <= now }
-            for batch in stride(from: 0, to: due.count, by: 200).map({ Array(due[$0..<min($0 + 200, due.count)]) }) {
-                let (keys, requests) = try await Self.prepareRequests(for: batch, identity: identity, now: now)
-                let results = try await client.mintX509SVIDs(requests)
-                for entry in batch {
-                    switch results[entry.id] {
-                    case .success(let chain)?:
-                        guard let key = keys[entry.id] else { continue }
-                        await cache.store(CachedSVID(entryID: entry.id, spiffeID: entry.spiffeID, chain: chain, key: key))
-                        refusedUntil[entry.id] = nil
-                    case .failure(let error)?:
-                        metrics.refusals.increment()
-                        logger.warning("server refused an SVID", metadata: ["spiffe_id": "\(entry.spiffeID)", "reason": "\(error.message)"])
-                        refusedUntil[entry.id] = now.addingTimeInterval(30)
-                    case nil:
-                        refusedUntil[entry.id] = now.addingTimeInterval(30)
+            // Batches of 200, two in flight: the next one is prepared (keys, CSRs, links) and
+            // sent while the server signs and records the previous one.
+            let batches = stride(from: 0, to: due.count, by: 200).map { Array(due[$0..<min($0 + 200, due.count)]) }
+            try await withThrowingTaskGroup(of: MintedBatch.self) { group in
+                var launched = 0
+                func launch() {
+                    guard launched < batches.count else { return }
+                    let batch = batches[launched]
+                    launched += 1
+                    group.addTask {
+                        let (keys, requests) = try await Self.prepareRequests(for: batch, identity: identity, now: now)
+                        return MintedBatch(entries: batch, keys: keys, results: try await client.mintX509SVIDs(requests))
+                    }
+                }
+                launch()
+                launch()
+                while let minted = try await group.next() {
+                    launch()
+                    for entry in minted.entries {
+                        switch minted.results[entry.id] {
+                        case .success(let chain)?:
+                            guard let key = minted.keys[entry.id] else { continue }
+                            await cache.store(CachedSVID(entryID: entry.id, spiffeID: entry.spiffeID, chain: chain, key: key))
+                            refusedUntil[entry.id] = nil
+                        case .failure(let error)?:
+                            metrics.refusals.increment()
+                            logger.warning("server refused an SVID", metadata: ["spiffe_id": "\(entry.spiffeID)", "reason": "\(error.message)"])
+                            refusedUntil[entry.id] = now.addingTimeInterval(30)
+                        case nil:
+                            refusedUntil[entry.id] = now.addingTimeInterval(30)
+                        }
                     }
                 }
             }
@@ -328,4 +344,11 @@ public actor MatryoshkaAgent {
         if let error = error as? RPCError { return "\(error.code): \(error.message)" }
         return "\(error)"
     }
+}
+
+/// One batch of the minting loop: its entries, the keys made for them and the server's answers.
+struct MintedBatch: Sendable {
+    let entries: [RegistrationEntry]
+    let keys: [String: SigningKey]
+    let results: [String: Result<[Certificate], AgentError>]
 }
