@@ -377,7 +377,9 @@ public struct MintedX509SVID: Sendable {
     public let chain: [Certificate]
 }
 
-/// The outcome of one request of a batch, with its place in the batch.
+/// The outcome of one request of a batch, with its place in the batch. (A struct, not a tuple
+/// returned from a `do throws(IssuanceError)` block inside the task: that form trapped with an
+/// out-of-range index in release builds of Swift 6.3.1, though debug builds were right.)
 struct IndexedSignature: Sendable {
     let index: Int
     let result: Result<SignedSVID, IssuanceError>
