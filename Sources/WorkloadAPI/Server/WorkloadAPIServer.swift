@@ -43,7 +43,7 @@ public final class WorkloadAPIServer: Sendable {
             ),
             services: [service],
             // Open streams end at once with `Unavailable` rather than holding the shutdown.
-            onShutdown: { await shutdown.trigger() }
+            onShutdown: { shutdown.trigger() }
         )
     }
 

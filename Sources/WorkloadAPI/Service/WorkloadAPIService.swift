@@ -151,7 +151,7 @@ struct WorkloadAPIService: Workload_SpiffeWorkloadAPI.ServiceProtocol {
                         // The caller went away: end the call (and the provider's stream) now. A
                         // server shutting down cancels its calls too: those end with Unavailable.
                         try? await cancellation.cancelled
-                        if await shutdown.isTriggered {
+                        if shutdown.isTriggered {
                             throw RPCError(code: .unavailable, message: "the Workload API server is shutting down")
                         }
                     }
