@@ -152,7 +152,14 @@ public actor MatryoshkaAgent {
                     bundle: { await cache.bundle }, diagnostics: diagnostics
                 ) { client in
                     await link.connected(client, as: identity)
-                    try await self.serve(client: client, identity: identity, generation: generation, feed: feed, source: source, cache: cache)
+                    do {
+                        try await self.serve(client: client, identity: identity, generation: generation, feed: feed, source: source, cache: cache)
+                    } catch is Reconnect {
+                        // Before this connection closes: calls still in flight on it are cut
+                        // when it does, and the link makes them again on the next one.
+                        await link.disconnected(reconnecting: true)
+                        throw Reconnect()
+                    }
                 }
                 await link.disconnected(reconnecting: true)
                 delay = .seconds(1)
@@ -319,19 +326,29 @@ public actor MatryoshkaAgent {
 
     /// A fresh key, its CSR and the lineage link this layer signs for each entry: two signatures
     /// and a key generation each, spread over the cores.
+    ///
+    /// At most one job per core at a time: a thousand jobs queued at once on the shared pool
+    /// would make everything else the agent does wait behind them — after a revocation that was
+    /// the end of the revoked workloads' streams, held back by over 100 ms while their
+    /// replacements were prepared.
     static func prepareRequests(
         for entries: [RegistrationEntry], identity: LayerIdentity, now: Date
     ) async throws -> (keys: [String: SigningKey], requests: [NodeClient.X509Request]) {
         try await withThrowingTaskGroup(of: (SigningKey, NodeClient.X509Request).self) { group in
-            for entry in entries {
+            let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
+            var keys: [String: SigningKey] = [:]
+            var requests: [NodeClient.X509Request] = []
+            for (index, entry) in entries.enumerated() {
+                if index >= width, let (key, request) = try await group.next() {
+                    keys[request.entryID] = key
+                    requests.append(request)
+                }
                 group.addTask {
                     let key = try SigningKey(generating: .ecP256)
                     let link = try identity.childLink(for: entry, spiffeID: entry.spiffeID, publicKey: key.publicKey, ttlSeconds: entry.x509TTL, now: now)
                     return (key, NodeClient.X509Request(entryID: entry.id, csr: try CertificateRequests.csr(for: key), lineageLink: link))
                 }
             }
-            var keys: [String: SigningKey] = [:]
-            var requests: [NodeClient.X509Request] = []
             for try await (key, request) in group {
                 keys[request.entryID] = key
                 requests.append(request)
