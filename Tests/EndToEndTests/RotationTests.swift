@@ -172,7 +172,7 @@ struct RotationTests {
             #expect(renewals >= 1, "the agent renewed its SVID \(renewals) times")
             // Calls on the old connection are honoured (the replaced SVID stays valid until it
             // expires) and calls between connections wait for the new one.
-            #expect(failures.isEmpty, "\(failures.count) of \(attempts) fetches failed: \(Set(failures))")
+            #expect(failures.isEmpty, "\(failures.count) of \(attempts) fetches failed: \(Set(failures))\nAGENT:\n\(agent.process.lines(after: mark).suffix(80).joined(separator: "\n"))")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GRPCCore
 import MatryoshkaAPI
 import SPIFFE
 
@@ -14,6 +15,8 @@ actor ServerLink {
 
     private var client: NodeClient?
     private var identity: LayerIdentity?
+    /// Counts connections, so a call that failed on one the agent has since replaced can tell.
+    private var generation = 0
     private var reconnecting = false
     private var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
     /// Its `server_connected` gauge follows the connection.
@@ -26,6 +29,7 @@ actor ServerLink {
     func connected(_ client: NodeClient, as identity: LayerIdentity) {
         self.client = client
         self.identity = identity
+        generation += 1
         reconnecting = false
         metrics?.serverConnected.set(to: 1)
         wakeWaiters()
@@ -44,11 +48,33 @@ actor ServerLink {
     /// Mints a JWT-SVID for `entry` through the current connection, vouching for it with this
     /// layer's lineage.
     func mintJWTSVID(entry: RegistrationEntry, spiffeID: SPIFFEID, audience: [String]) async throws -> (token: String, expiresAt: Date) {
-        if client == nil, reconnecting { await waitForConnection() }
-        guard let client, let identity else { throw AgentError("the server is unreachable; a new JWT-SVID cannot be minted now") }
-        let link = try identity.childLink(for: entry, spiffeID: spiffeID, publicKey: nil, ttlSeconds: entry.jwtTTL)
-        return try await client.mintJWTSVID(
-            entryID: entry.id, spiffeID: entry.isWildcard ? spiffeID.description : "", audience: audience, lineageLink: link)
+        try await withConnection(unreachable: "a new JWT-SVID cannot be minted now") { client, identity in
+            let link = try identity.childLink(for: entry, spiffeID: spiffeID, publicKey: nil, ttlSeconds: entry.jwtTTL)
+            return try await client.mintJWTSVID(
+                entryID: entry.id, spiffeID: entry.isWildcard ? spiffeID.description : "", audience: audience, lineageLink: link)
+        }
+    }
+
+    /// Runs `call` on the current connection (waiting for it while the agent reconnects on
+    /// purpose). A call that the closing of its connection cut short — the agent moved to a new
+    /// one meanwhile (its SVID was renewed) — is made once more on the new connection, with the
+    /// new identity: the workload asked at an unlucky moment, it should not see an error for it.
+    private func withConnection<T: Sendable>(
+        unreachable: String, _ call: @Sendable (NodeClient, LayerIdentity) async throws -> T
+    ) async throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            if client == nil, reconnecting { await waitForConnection() }
+            guard let client, let identity else { throw AgentError("the server is unreachable; \(unreachable)") }
+            let used = generation
+            do {
+                return try await call(client, identity)
+            } catch let error as RPCError where error.code == .unavailable && attempt == 1 {
+                // Replaced (or being replaced) while the call was in flight: try the next one.
+                guard generation != used || reconnecting else { throw error }
+            }
+        }
     }
 
     /// Delivers workload attestation decisions through the current connection; fails at once
@@ -60,9 +86,9 @@ actor ServerLink {
 
     /// Revokes credentials this layer vouched for, each with its subtree.
     func revoke(_ serialNumbers: [String], reason: String) async throws -> Int {
-        if client == nil, reconnecting { await waitForConnection() }
-        guard let client else { throw AgentError("the server is unreachable; the revocation cannot be sent now") }
-        return try await client.revoke(serialNumbers, reason: reason)
+        try await withConnection(unreachable: "the revocation cannot be sent now") { client, _ in
+            try await client.revoke(serialNumbers, reason: reason)
+        }
     }
 
     /// Waits until connected, the reconnection failed, or ``reconnectWait`` passed.
