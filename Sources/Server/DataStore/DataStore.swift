@@ -58,8 +58,11 @@ public protocol DataStore: Sendable {
     /// revocation time, reason and revoker, and appends `audit` (its details completed with
     /// `requested`, `revoked`, `reason`, `serials` and `spiffe_ids`), in one transaction. Unknown
     /// serial numbers are ignored.
-    /// - Returns: the SVIDs this call revoked, ordered by issue time.
+    /// - Returns: the SVIDs this call revoked, ordered by issue time (without their ancestors).
     func revokeSVIDs(serialNumbers: [String], reason: String, revokedBy: String, now: Date, audit: AuditEvent) async throws(DataStoreError) -> [IssuedSVIDRecord]
+    /// The revocation reads below return records without their ancestors (``issuedSVID(serialNumber:)``
+    /// has them): a subtree revocation reads thousands and needs none.
+    ///
     /// Unrevoked SVIDs with this SPIFFE ID that expire after `now`, ordered by issue time.
     func revocableSVIDs(spiffeID: SPIFFEID, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord]
     /// Unrevoked SVIDs expiring after `now` whose lineage passes through a layer with this SPIFFE

@@ -21,7 +21,7 @@ extension SQLiteDataStore {
                 try update.execute(arguments: [nowMilliseconds, reason, revokedBy, serial, nowMilliseconds])
                 if db.changesCount > 0 { revoked.append(serial) }
             }
-            let rows = try SQLiteIssuedSVIDRows.fetch(db, serialNumbers: revoked)
+            let rows = try SQLiteIssuedSVIDRows.fetch(db, serialNumbers: revoked, ancestors: false)
             var event = audit
             event.details["requested"] = String(requested.count)
             event.details["revoked"] = String(revoked.count)
@@ -95,14 +95,14 @@ extension SQLiteDataStore {
     }
 
     private func issuedSVIDs(_ operation: String, sql: String, arguments: StatementArguments) async throws(DataStoreError) -> [IssuedSVIDRecord] {
-        let found = try await read(operation) { db in try SQLiteIssuedSVIDRows.fetch(db, sql: sql, arguments: arguments) }
+        let found = try await read(operation) { db in try SQLiteIssuedSVIDRows.fetch(db, sql: sql, arguments: arguments, ancestors: false) }
         return try found.records()
     }
 }
 
 extension SQLiteIssuedSVIDRows {
     /// The rows with these serial numbers (in chunks) and their ancestors, ordered by issue time.
-    static func fetch(_ db: Database, serialNumbers: [String]) throws -> SQLiteIssuedSVIDRows {
+    static func fetch(_ db: Database, serialNumbers: [String], ancestors: Bool = true) throws -> SQLiteIssuedSVIDRows {
         var rows: [SQLiteIssuedSVIDRow] = []
         for start in stride(from: 0, to: serialNumbers.count, by: SQLiteAncestorRows.chunkSize) {
             let chunk = Array(serialNumbers[start..<min(start + SQLiteAncestorRows.chunkSize, serialNumbers.count)])
@@ -111,6 +111,7 @@ extension SQLiteIssuedSVIDRows {
                 db, sql: "SELECT * FROM issued_svids WHERE serial_number IN (\(placeholders))", arguments: StatementArguments(chunk))
         }
         rows.sort { ($0.issuedAt, $0.serialNumber) < ($1.issuedAt, $1.serialNumber) }
+        guard ancestors else { return SQLiteIssuedSVIDRows(rows: rows, ancestors: [:]) }
         return SQLiteIssuedSVIDRows(rows: rows, ancestors: try SQLiteAncestorRows.fetch(serialNumbers: rows.map(\.serialNumber), db))
     }
 }

@@ -66,9 +66,11 @@ struct SQLiteIssuedSVIDRows: Sendable {
     var rows: [SQLiteIssuedSVIDRow]
     var ancestors: [String: [SQLiteAncestorRow]]
 
-    /// Fetches the rows `sql` selects (whole `issued_svids` rows) and their ancestors.
-    static func fetch(_ db: Database, sql: String, arguments: StatementArguments) throws -> SQLiteIssuedSVIDRows {
+    /// Fetches the rows `sql` selects (whole `issued_svids` rows) and, unless told not to, their
+    /// ancestors.
+    static func fetch(_ db: Database, sql: String, arguments: StatementArguments, ancestors: Bool = true) throws -> SQLiteIssuedSVIDRows {
         let rows = try SQLiteIssuedSVIDRow.fetchAll(db, sql: sql, arguments: arguments)
+        guard ancestors else { return SQLiteIssuedSVIDRows(rows: rows, ancestors: [:]) }
         return SQLiteIssuedSVIDRows(rows: rows, ancestors: try SQLiteAncestorRows.fetch(serialNumbers: rows.map(\.serialNumber), db))
     }
 
