@@ -70,11 +70,19 @@ actor ServerLink {
             let used = generation
             do {
                 return try await call(client, identity)
-            } catch let error as RPCError where error.code == .unavailable && attempt == 1 {
+            } catch where attempt == 1 && Self.isCutShort(error) {
                 // Replaced (or being replaced) while the call was in flight: try the next one.
                 guard generation != used || reconnecting else { throw error }
             }
         }
+    }
+
+    /// A call its connection's closing cut short: in flight (`Unavailable`), or started just
+    /// after the client stopped.
+    static func isCutShort(_ error: any Error) -> Bool {
+        if let error = error as? RPCError { return error.code == .unavailable }
+        if let error = error as? RuntimeError { return error.code == .clientIsStopped }
+        return false
     }
 
     /// Delivers workload attestation decisions through the current connection; fails at once
