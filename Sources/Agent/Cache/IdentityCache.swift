@@ -150,7 +150,7 @@ actor IdentityCache {
             guard let svid = svids.removeValue(forKey: id) else { continue }
             dropped = true
             if withdrawn.count > 10_000 { withdrawn.removeAll() }
-            withdrawn.insert(svid.chain[0].serialNumber.hexString)
+            withdrawn.insert(svid.serialNumber)
             logger.warning("SVID discarded", metadata: ["spiffe_id": "\(svid.spiffeID)", "serial": "\(svid.serialNumber)", "reason": "\(reason)"])
         }
         jwts = jwts.filter { !entryIDs.contains($0.key.entryID) }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import SPIFFE
 
 #if canImport(Glibc)
 import Glibc
@@ -70,14 +71,12 @@ public actor UnixWorkloadAttestor: WorkloadAttestor {
                                     modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec))
         if let cached = hashCache[identity] { return cached }
         guard identity.size <= Int64(maximumHashedSize), let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        var hasher = SHA256()
+        let digest: String
         do {
-            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+            digest = try Self.sha256(of: handle)
         } catch {
             throw .unreadable(pid: pid, what: "executable", reason: error.localizedDescription)
         }
-        let digest = hasher.finalize().map { String(format: "%02x", $0) }.joined()
         if hashCache.count > 4096 { hashCache.removeAll() }
         hashCache[identity] = digest
         return digest
@@ -86,14 +85,16 @@ public actor UnixWorkloadAttestor: WorkloadAttestor {
     /// Lower-case hex SHA-256 of a file's contents, or nil if it cannot be read.
     public static func sha256(ofFile path: String) -> String? {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        return try? sha256(of: handle)
+    }
+
+    /// Lower-case hex SHA-256 of what is left to read from `handle`, read a megabyte at a time;
+    /// closes it.
+    private static func sha256(of handle: FileHandle) throws -> String {
         defer { try? handle.close() }
         var hasher = SHA256()
-        do {
-            while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
-        } catch {
-            return nil
-        }
-        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty { hasher.update(data: chunk) }
+        return Hex.encode(hasher.finalize())
     }
 
     static func userName(uid: UInt32) -> String? {
