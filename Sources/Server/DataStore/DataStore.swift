@@ -54,23 +54,14 @@ public protocol DataStore: Sendable {
 
     // MARK: Revocation
 
-    /// Revokes the listed SVIDs that are neither expired nor already revoked at `now`: sets their
-    /// revocation time, reason and revoker, and appends `audit` (its details completed with
-    /// `requested`, `revoked`, `reason`, `serials` and `spiffe_ids`), in one transaction. Unknown
-    /// serial numbers are ignored.
+    /// Revokes the SVIDs `selection` names that are neither expired nor already revoked at `now`:
+    /// sets their revocation time, reason and revoker, and appends `audit` (its details completed
+    /// with `revoked`, `reason`, `serials`, `spiffe_ids`, `descendants` — the revoked SVIDs whose
+    /// SPIFFE ID is not the event's subject — and, when serial numbers were named, `requested`),
+    /// in one transaction. Unknown serial numbers and IDs are ignored. Finding and revoking is one
+    /// step, so a subtree of thousands is neither read twice nor updated row by row.
     /// - Returns: the SVIDs this call revoked, ordered by issue time (without their ancestors).
-    func revokeSVIDs(serialNumbers: [String], reason: String, revokedBy: String, now: Date, audit: AuditEvent) async throws(DataStoreError) -> [IssuedSVIDRecord]
-    /// The revocation reads below return records without their ancestors (``issuedSVID(serialNumber:)``
-    /// has them): a subtree revocation reads thousands and needs none.
-    ///
-    /// Unrevoked SVIDs with this SPIFFE ID that expire after `now`, ordered by issue time.
-    func revocableSVIDs(spiffeID: SPIFFEID, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord]
-    /// Unrevoked SVIDs expiring after `now` whose lineage passes through a layer with this SPIFFE
-    /// ID (the subtree of an identity), ordered by issue time.
-    func revocableSVIDs(withAncestor spiffeID: SPIFFEID, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord]
-    /// Unrevoked SVIDs expiring after `now` whose lineage passes through the layer holding the key
-    /// with this hex SHA-256 (the subtree of one credential), ordered by issue time.
-    func revocableSVIDs(withAncestorKeyHash keyHash: String, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord]
+    func revokeSVIDs(_ selection: SVIDSelection, reason: String, revokedBy: String, now: Date, audit: AuditEvent) async throws(DataStoreError) -> [IssuedSVIDRecord]
     /// Revoked SVIDs that expire after `now` (what CRLs and agents must know), ordered by revocation time.
     func revokedSVIDs(now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord]
     /// Deletes the records of SVIDs that expired at or before `cutoff` (the audit log keeps their
@@ -134,5 +125,12 @@ public struct IssuanceRecord: Sendable {
     public init(svid: IssuedSVIDRecord, audit: AuditEvent) {
         self.svid = svid
         self.audit = audit
+    }
+}
+
+extension DataStore {
+    /// Revokes the listed SVIDs (``revokeSVIDs(_:reason:revokedBy:now:audit:)`` by serial number).
+    public func revokeSVIDs(serialNumbers: [String], reason: String, revokedBy: String, now: Date, audit: AuditEvent) async throws(DataStoreError) -> [IssuedSVIDRecord] {
+        try await revokeSVIDs(SVIDSelection(serialNumbers: serialNumbers), reason: reason, revokedBy: revokedBy, now: now, audit: audit)
     }
 }

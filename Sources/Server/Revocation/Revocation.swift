@@ -99,22 +99,17 @@ public actor Revocation {
     /// - Throws: ``RevocationError/notFound(_:)`` for an unknown serial number.
     public func revoke(serialNumber: String, subtree: Bool, reason: String, by actor: String, now: Date = Date()) async throws(RevocationError) -> [IssuedSVIDRecord] {
         let record = try await credential(serialNumber)
-        var targets = [record]
-        if subtree, let key = record.publicKeyHash {
-            targets += try await storage { () async throws(DataStoreError) in try await store.revocableSVIDs(withAncestorKeyHash: key, now: now) }
-        }
-        return try await commit(targets, reason: reason, actor: actor, subject: record.spiffeID.description,
+        var selection = SVIDSelection(serialNumbers: [record.serialNumber])
+        if subtree, let key = record.publicKeyHash { selection.ancestorKeyHashes = [key] }
+        return try await commit(selection, reason: reason, actor: actor, subject: record.spiffeID.description,
                                 scope: subtree ? "serial+subtree" : "serial", now: now)
     }
 
     /// Revokes every unexpired credential with this SPIFFE ID and, with `subtree`, every unexpired
     /// credential whose lineage passes through a layer with this ID.
     public func revoke(spiffeID: SPIFFEID, subtree: Bool, reason: String, by actor: String, now: Date = Date()) async throws(RevocationError) -> [IssuedSVIDRecord] {
-        var targets = try await storage { () async throws(DataStoreError) in try await store.revocableSVIDs(spiffeID: spiffeID, now: now) }
-        if subtree {
-            targets += try await storage { () async throws(DataStoreError) in try await store.revocableSVIDs(withAncestor: spiffeID, now: now) }
-        }
-        return try await commit(targets, reason: reason, actor: actor, subject: spiffeID.description,
+        let selection = SVIDSelection(spiffeIDs: [spiffeID], ancestorSPIFFEIDs: subtree ? [spiffeID] : [])
+        return try await commit(selection, reason: reason, actor: actor, subject: spiffeID.description,
                                 scope: subtree ? "spiffe_id+subtree" : "spiffe_id", now: now)
     }
 
@@ -134,9 +129,8 @@ public actor Revocation {
             }
             logger.notice("agent evicted", metadata: ["agent": "\(node)", "by": "\(actor)"])
         }
-        var targets = try await storage { () async throws(DataStoreError) in try await store.revocableSVIDs(spiffeID: node, now: now) }
-        targets += try await storage { () async throws(DataStoreError) in try await store.revocableSVIDs(withAncestor: node, now: now) }
-        return try await commit(targets, reason: reason, actor: actor, subject: node.description, scope: "node", now: now)
+        return try await commit(SVIDSelection(spiffeIDs: [node], ancestorSPIFFEIDs: [node]), reason: reason, actor: actor,
+                                subject: node.description, scope: "node", now: now)
     }
 
     /// Revokes credentials a layer vouched for (whose lineage passes through the caller's SPIFFE
@@ -149,7 +143,8 @@ public actor Revocation {
             throw .invalidRequest("at most \(Self.maximumSerialsPerRequest) serial numbers per request (got \(serialNumbers.count))")
         }
         let callerKey = LineageLink.hexSHA256(caller.certificate.publicKey.spkiDER)
-        var targets: [IssuedSVIDRecord] = []
+        var selection = SVIDSelection()
+        var subject: String?
         for serial in serialNumbers {
             let record = try await credential(serial)
             guard record.ancestors.contains(where: { $0.spiffeID == caller.spiffeID || $0.keyHash == callerKey }) else {
@@ -160,12 +155,11 @@ public actor Revocation {
                     details: ["serial": record.serialNumber, "reason": message], time: now))
                 throw .permissionDenied(message)
             }
-            targets.append(record)
-            if let key = record.publicKeyHash {
-                targets += try await storage { () async throws(DataStoreError) in try await store.revocableSVIDs(withAncestorKeyHash: key, now: now) }
-            }
+            subject = subject ?? record.spiffeID.description
+            selection.serialNumbers.append(record.serialNumber)
+            if let key = record.publicKeyHash { selection.ancestorKeyHashes.append(key) }
         }
-        return try await commit(targets, reason: reason, actor: caller.spiffeID.description, subject: targets[0].spiffeID.description,
+        return try await commit(selection, reason: reason, actor: caller.spiffeID.description, subject: subject ?? caller.spiffeID.description,
                                 scope: "vouched", now: now)
     }
 
@@ -173,31 +167,23 @@ public actor Revocation {
     /// were being signed (a revocation racing an issuance). Returns why, or nil if it was not.
     public func revokeIfCallerRevoked(_ caller: Caller, issued serialNumbers: [String], now: Date = Date()) async -> String? {
         guard let refusal = refusal(for: caller.certificate, lineage: caller.lineage) else { return nil }
-        var targets: [IssuedSVIDRecord] = []
-        for serial in serialNumbers {
-            if let record = try? await store.issuedSVID(serialNumber: serial) { targets.append(record) }
-        }
-        _ = try? await commit(targets, reason: "issued to a layer revoked during issuance", actor: "server",
+        _ = try? await commit(SVIDSelection(serialNumbers: serialNumbers), reason: "issued to a layer revoked during issuance", actor: "server",
                               subject: caller.spiffeID.description, scope: "race", now: now)
         return refusal
     }
 
     // MARK: Internals
 
-    /// Revokes the unrevoked, unexpired `targets` in one transaction, then publishes.
+    /// Revokes the unrevoked, unexpired credentials `selection` names in one transaction (found
+    /// and revoked in one step by the datastore), then publishes. The audit record's
+    /// `descendants` are the credentials revoked because their lineage passes through the subject.
     private func commit(
-        _ targets: [IssuedSVIDRecord], reason: String, actor: String, subject: String, scope: String, now: Date
+        _ selection: SVIDSelection, reason: String, actor: String, subject: String, scope: String, now: Date
     ) async throws(RevocationError) -> [IssuedSVIDRecord] {
-        var seen = Set<String>()
-        let chosen = targets.filter { !$0.isRevoked && $0.expiresAt > now && seen.insert($0.serialNumber).inserted }
-        let serials = chosen.map(\.serialNumber)
-        // Descendants: credentials revoked because their lineage passes through the subject.
-        let descendants = chosen.filter { $0.spiffeID.description != subject }.count
         let records = try await storage { () async throws(DataStoreError) in
             try await store.revokeSVIDs(
-                serialNumbers: serials, reason: reason, revokedBy: actor, now: now,
-                audit: AuditEvent(kind: "revoke", actor: actor, subject: subject,
-                                  details: ["scope": scope, "descendants": String(descendants)], time: now))
+                selection, reason: reason, revokedBy: actor, now: now,
+                audit: AuditEvent(kind: "revoke", actor: actor, subject: subject, details: ["scope": scope], time: now))
         }
         metrics.revokedCredentials.increment(by: Int64(records.count))
         for record in records { remember(record) }

@@ -52,25 +52,46 @@ struct SQLiteRevocationTests {
         #expect(try await store.appliedMigrations() == SQLiteDataStore.schemaMigrations)
     }
 
-    @Test func subtreeQueries() async throws {
+    func revoke(_ selection: SVIDSelection, _ store: SQLiteDataStore, subject: String = "spiffe://example.org/runner") async throws -> Set<String> {
+        Set(try await store.revokeSVIDs(selection, reason: "test", revokedBy: "test", now: now, audit: event("revoke", subject: subject)).map(\.serialNumber))
+    }
+
+    @Test("a selection revokes by SPIFFE ID, by an ancestor's ID and by an ancestor's key, unexpired and unrevoked only")
+    func selections() async throws {
+        let cases: [(SVIDSelection, Set<String>)] = [
+            (SVIDSelection(spiffeIDs: [try id("/runner")]), ["0d"]),
+            (SVIDSelection(ancestorSPIFFEIDs: [try id("/pod")]), ["0c", "0d", "0e", "jwt1"]),
+            (SVIDSelection(ancestorSPIFFEIDs: [try id("/runner")]), ["0e", "jwt1"]),
+            (SVIDSelection(ancestorKeyHashes: ["key-r"]), ["0e", "jwt1"]),
+            (SVIDSelection(ancestorKeyHashes: ["key-old"]), []),
+            (SVIDSelection(serialNumbers: ["0f", "unknown"], spiffeIDs: [try id("/nobody")]), []),
+            (SVIDSelection(), []),
+        ]
+        for (selection, expected) in cases {
+            let store = try SQLiteDataStore.inMemory()
+            try await populate(store)
+            #expect(try await revoke(selection, store) == expected, "\(selection)")
+        }
+    }
+
+    @Test("parts of a selection that overlap revoke each credential once; the audit record counts descendants of the subject")
+    func overlappingSelection() async throws {
         let store = try SQLiteDataStore.inMemory()
         try await populate(store)
-        #expect(try await store.revocableSVIDs(spiffeID: try id("/runner"), now: now).map(\.serialNumber) == ["0d"])
-        #expect(Set(try await store.revocableSVIDs(withAncestor: try id("/pod"), now: now).map(\.serialNumber)) == ["0c", "0d", "0e", "jwt1"])
-        #expect(Set(try await store.revocableSVIDs(withAncestor: try id("/runner"), now: now).map(\.serialNumber)) == ["0e", "jwt1"])
-        #expect(Set(try await store.revocableSVIDs(withAncestorKeyHash: "key-r", now: now).map(\.serialNumber)) == ["0e", "jwt1"])
-        #expect(try await store.revocableSVIDs(withAncestorKeyHash: "key-old", now: now).isEmpty)
-        // They come without their ancestors (a subtree revocation reads thousands and needs none);
+        let selection = SVIDSelection(
+            serialNumbers: ["0e", "0d"], spiffeIDs: [try id("/runner")], ancestorSPIFFEIDs: [try id("/runner")], ancestorKeyHashes: ["key-r"])
+        let revoked = try await store.revokeSVIDs(selection, reason: "r", revokedBy: "uid:0", now: now, audit: event("revoke", subject: "spiffe://example.org/runner"))
+        #expect(revoked.map(\.serialNumber) == ["0d", "0e", "jwt1"])
+        // Returned without their ancestors (a subtree revocation returns thousands and needs none);
         // a record read on its own has them.
-        let descendants = try await store.revocableSVIDs(withAncestor: try id("/runner"), now: now)
-        #expect(descendants.allSatisfy { $0.ancestors.isEmpty })
+        #expect(revoked.allSatisfy { $0.ancestors.isEmpty && $0.revokedAt != nil })
         #expect(try await store.issuedSVID(serialNumber: "0e")?.ancestors.count == 3)
-        // Revoked ones are not revocable any more: a subtree revoked again finds only what is new.
-        _ = try await store.revokeSVIDs(
-            serialNumbers: ["0e"], reason: "test", revokedBy: "test", now: now, audit: AuditEvent(kind: "revoke", actor: "test", subject: "0e"))
-        #expect(try await store.revocableSVIDs(withAncestor: try id("/runner"), now: now).map(\.serialNumber) == ["jwt1"])
-        #expect(try await store.revocableSVIDs(withAncestorKeyHash: "key-r", now: now).map(\.serialNumber) == ["jwt1"])
-        #expect(Set(try await store.revocableSVIDs(withAncestor: try id("/pod"), now: now).map(\.serialNumber)) == ["0c", "0d", "jwt1"])
+        let details = try #require(try await allAuditRecords(store).last).event.details
+        #expect(details["revoked"] == "3" && details["descendants"] == "2" && details["requested"] == "2")
+        #expect(details["serials"] == "0d 0e jwt1")
+        // A subtree revoked again finds only what is new: nothing.
+        #expect(try await revoke(selection, store).isEmpty)
+        #expect(try await revoke(SVIDSelection(ancestorSPIFFEIDs: [try id("/pod")]), store, subject: "spiffe://example.org/pod") == ["0c"])
     }
 
     @Test func revokingSetsTimeReasonAndRevokerWithAnAuditRecord() async throws {
@@ -167,11 +188,11 @@ struct SQLiteRevocationTests {
                     try record(serial, "/runner/task/\(index)", ancestors: [("/agent", "key-a"), ("/runner", "key-r")]),
                     audit: event("svid.issue", subject: serial))
             }
-            let descendants = try await store.revocableSVIDs(withAncestorKeyHash: "key-r", now: now)
             let revoked = try await store.revokeSVIDs(
-                serialNumbers: ["aa"] + descendants.map(\.serialNumber), reason: "r", revokedBy: "uid:0", now: now,
+                SVIDSelection(serialNumbers: ["aa"], ancestorKeyHashes: ["key-r"]), reason: "r", revokedBy: "uid:0", now: now,
                 audit: event("revoke", subject: "spiffe://example.org/runner"))
-            #expect(descendants.count == 1000 && revoked.count == 1001)
+            #expect(revoked.count == 1001)
+            #expect(try await allAuditRecords(store).last?.event.details["descendants"] == "1000")
             #expect(try await store.revokedSVIDs(now: now).count == 1001)
         }
     }

@@ -3,59 +3,55 @@ import GRDB
 import SPIFFE
 
 extension SQLiteDataStore {
-    /// One `UPDATE … WHERE serial_number = ? AND revoked_at IS NULL AND expires_at > now` per
-    /// serial number (a primary-key lookup each), the revoked rows read back and the audit record
-    /// appended, all in one transaction.
+    /// One `UPDATE … RETURNING` per part of the selection (serial numbers, SPIFFE IDs, ancestors
+    /// by ID, ancestors by key), each through an index and with its values bound as one JSON
+    /// array, and the audit record appended, all in one transaction: the revoked rows are read
+    /// once, as the update returns them. A row that an earlier part revoked is not matched again
+    /// (`revoked_at IS NULL`).
     public func revokeSVIDs(
-        serialNumbers: [String], reason: String, revokedBy: String, now: Date, audit: AuditEvent
+        _ selection: SVIDSelection, reason: String, revokedBy: String, now: Date, audit: AuditEvent
     ) async throws(DataStoreError) -> [IssuedSVIDRecord] {
-        let requested = Array(Set(serialNumbers)).sorted()
+        let serials = Array(Set(selection.serialNumbers)).sorted()
+        let parts: [(filter: String, values: [String])] = [
+            ("serial_number IN (SELECT value FROM json_each(?))", serials),
+            ("spiffe_id IN (SELECT value FROM json_each(?))", selection.spiffeIDs.map(\.description)),
+            ("serial_number IN (SELECT serial_number FROM issued_svid_ancestors WHERE ancestor_spiffe_id IN (SELECT value FROM json_each(?)))",
+             selection.ancestorSPIFFEIDs.map(\.description)),
+            ("serial_number IN (SELECT serial_number FROM issued_svid_ancestors WHERE ancestor_key_hash IN (SELECT value FROM json_each(?)))",
+             selection.ancestorKeyHashes),
+        ].filter { !$0.values.isEmpty }
+        let arrays = try parts.map { part throws(DataStoreError) in (part.filter, try Self.jsonArray(part.values)) }
         let nowMilliseconds = StoredTime.milliseconds(now)
-        let found = try await write("revoking \(requested.count) SVIDs") { db in
-            let update = try db.cachedStatement(sql: """
-                UPDATE issued_svids SET revoked_at = ?, revocation_reason = ?, revoked_by = ?
-                WHERE serial_number = ? AND revoked_at IS NULL AND expires_at > ?
-                """)
-            var revoked: [String] = []
-            for serial in requested {
-                try update.execute(arguments: [nowMilliseconds, reason, revokedBy, serial, nowMilliseconds])
-                if db.changesCount > 0 { revoked.append(serial) }
+        let found = try await write("revoking SVIDs of \(audit.subject)") { db in
+            var rows: [SQLiteIssuedSVIDRow] = []
+            for (filter, array) in arrays {
+                rows += try SQLiteIssuedSVIDRow.fetchAll(db, sql: """
+                    UPDATE issued_svids SET revoked_at = ?, revocation_reason = ?, revoked_by = ?
+                    WHERE \(filter) AND revoked_at IS NULL AND expires_at > ?
+                    RETURNING *
+                    """, arguments: [nowMilliseconds, reason, revokedBy, array, nowMilliseconds])
             }
-            let rows = try SQLiteIssuedSVIDRows.fetch(db, serialNumbers: revoked, ancestors: false)
+            rows.sort { ($0.issuedAt, $0.serialNumber) < ($1.issuedAt, $1.serialNumber) }
             var event = audit
-            event.details["requested"] = String(requested.count)
-            event.details["revoked"] = String(revoked.count)
+            if !serials.isEmpty { event.details["requested"] = String(serials.count) }
+            event.details["revoked"] = String(rows.count)
             event.details["reason"] = reason
-            event.details["serials"] = revoked.joined(separator: " ")
-            event.details["spiffe_ids"] = Set(rows.rows.map(\.spiffeID)).sorted().joined(separator: " ")
+            event.details["serials"] = rows.map(\.serialNumber).joined(separator: " ")
+            event.details["spiffe_ids"] = Set(rows.map(\.spiffeID)).sorted().joined(separator: " ")
+            event.details["descendants"] = String(rows.count { $0.spiffeID != audit.subject })
             try SQLiteAuditLog.append(event, db)
-            return rows
+            return SQLiteIssuedSVIDRows(rows: rows, ancestors: [:])
         }
         return try found.records()
     }
 
-    public func revocableSVIDs(spiffeID: SPIFFEID, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord] {
-        try await issuedSVIDs("reading the SVIDs of \(spiffeID)", sql: """
-            SELECT * FROM issued_svids WHERE spiffe_id = ? AND expires_at > ? AND revoked_at IS NULL ORDER BY issued_at, serial_number
-            """, arguments: [spiffeID.description, StoredTime.milliseconds(now)])
-    }
-
-    public func revocableSVIDs(withAncestor spiffeID: SPIFFEID, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord] {
-        try await issuedSVIDs("reading the descendants of \(spiffeID)", sql: """
-            SELECT * FROM issued_svids
-            WHERE serial_number IN (SELECT serial_number FROM issued_svid_ancestors WHERE ancestor_spiffe_id = ?)
-              AND expires_at > ? AND revoked_at IS NULL
-            ORDER BY issued_at, serial_number
-            """, arguments: [spiffeID.description, StoredTime.milliseconds(now)])
-    }
-
-    public func revocableSVIDs(withAncestorKeyHash keyHash: String, now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord] {
-        try await issuedSVIDs("reading the descendants of key \(keyHash.prefix(16))", sql: """
-            SELECT * FROM issued_svids
-            WHERE serial_number IN (SELECT serial_number FROM issued_svid_ancestors WHERE ancestor_key_hash = ?)
-              AND expires_at > ? AND revoked_at IS NULL
-            ORDER BY issued_at, serial_number
-            """, arguments: [keyHash, StoredTime.milliseconds(now)])
+    /// `values` as a JSON array of strings, for `json_each(?)`.
+    static func jsonArray(_ values: [String]) throws(DataStoreError) -> String {
+        do {
+            return String(decoding: try JSONEncoder().encode(values), as: UTF8.self)
+        } catch {
+            throw .corrupt("cannot encode \(values.count) values as JSON: \(error)")
+        }
     }
 
     public func revokedSVIDs(now: Date) async throws(DataStoreError) -> [IssuedSVIDRecord] {
