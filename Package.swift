@@ -240,6 +240,9 @@ let package = Package(
         .testTarget(name: "AgentTests", dependencies: [
             "Agent", "Attestation", "Authority", "MatryoshkaAPI", "SPIFFE", "WorkloadAPI",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
         ]),
         .testTarget(name: "AttestationTests", dependencies: ["Attestation", "SPIFFE"]),
         .testTarget(name: "LineageTests", dependencies: [

@@ -12,6 +12,9 @@ import SPIFFE
 actor ServerLink {
     /// How long a call waits for the connection that replaces one closed on purpose.
     static let reconnectWait: Duration = .seconds(10)
+    /// How long a call cut short by a connection that ended otherwise (its sync stream failed as
+    /// the agent renewed, say) waits for a new one before its workload is told.
+    static let defaultCutShortWait: Duration = .seconds(2)
 
     private var client: NodeClient?
     private var identity: LayerIdentity?
@@ -22,8 +25,11 @@ actor ServerLink {
     /// Its `server_connected` gauge follows the connection.
     private let metrics: AgentMetrics?
 
-    init(metrics: AgentMetrics? = nil) {
+    private let cutShortWait: Duration
+
+    init(metrics: AgentMetrics? = nil, cutShortWait: Duration = ServerLink.defaultCutShortWait) {
         self.metrics = metrics
+        self.cutShortWait = cutShortWait
     }
 
     func connected(_ client: NodeClient, as identity: LayerIdentity) {
@@ -57,9 +63,10 @@ actor ServerLink {
 
     /// Runs `call` on the current connection (waiting for it while the agent reconnects on
     /// purpose). A call that the closing of its connection cut short — the agent moved to a new
-    /// one meanwhile (its SVID was renewed) — is made once more on the new connection, with the
+    /// one meanwhile (its SVID was renewed), is moving, or its connection ended otherwise and a new
+    /// one follows within ``defaultCutShortWait`` — is made once more on the new connection, with the
     /// new identity: the workload asked at an unlucky moment, it should not see an error for it.
-    private func withConnection<T: Sendable>(
+    func withConnection<T: Sendable>(
         unreachable: String, _ call: @Sendable (NodeClient, LayerIdentity) async throws -> T
     ) async throws -> T {
         var attempt = 0
@@ -71,8 +78,12 @@ actor ServerLink {
             do {
                 return try await call(client, identity)
             } catch where attempt == 1 && Self.isCutShort(error) {
-                // Replaced (or being replaced) while the call was in flight: try the next one.
-                guard generation != used || reconnecting else { throw error }
+                // Replaced while the call was in flight: try the new one. Being replaced, or gone
+                // for another reason the link may not even know of yet: wait for the next one.
+                if generation == used {
+                    let wait = reconnecting ? Self.reconnectWait : cutShortWait
+                    guard await waitForNewConnection(after: used, within: wait) else { throw error }
+                }
             }
         }
     }
@@ -101,9 +112,23 @@ actor ServerLink {
 
     /// Waits until connected, the reconnection failed, or ``reconnectWait`` passed.
     private func waitForConnection() async {
+        await waitForChange(until: .now + Self.reconnectWait)
+    }
+
+    /// Waits until a connection newer than `used` is up, or `limit` passed; returns whether one is.
+    private func waitForNewConnection(after used: Int, within limit: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while generation == used || client == nil, ContinuousClock.now < deadline {
+            await waitForChange(until: deadline)
+        }
+        return generation != used && client != nil
+    }
+
+    /// Waits until the next connection or disconnection, or `deadline`.
+    private func waitForChange(until deadline: ContinuousClock.Instant) async {
         let id = UUID()
         let timeout = Task { [weak self] in
-            try? await Task.sleep(for: Self.reconnectWait)
+            try? await Task.sleep(until: deadline)
             await self?.wake(id)
         }
         await withCheckedContinuation { continuation in
