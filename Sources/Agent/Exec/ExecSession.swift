@@ -57,6 +57,10 @@ public struct ExecSession: Sendable {
         guard let executable = SpawnedProcess.resolve(options.command.first ?? "", path: options.environment["PATH"]) else {
             throw AgentError("command not found: \(options.command.first ?? "")")
         }
+        // The command's digest (for its `unix:sha256` selector) is read while the caller's SVID is
+        // fetched and the server connected: a large command costs its hash only once, in parallel.
+        let selectorsTask = Task { try await Self.prospectiveSelectors(executable: executable) }
+        defer { selectorsTask.cancel() }
         let parentSet: X509SVIDSet
         do {
             parentSet = try await WorkloadAPIClient.withClient(address: options.parentSocket) { client in try await client.fetchX509Context() }
@@ -69,7 +73,6 @@ public struct ExecSession: Sendable {
         if let ttl = options.ttl, Date().addingTimeInterval(ttl.timeInterval) > parent.expiresAt.addingTimeInterval(1) {
             throw AgentError("--ttl \(DurationText.format(ttl)) exceeds the caller's remaining lifetime (\(parentID) expires at \(parent.expiresAt.formatted(.iso8601))); a child never outlives its parent")
         }
-        let childSelectors = try await Self.prospectiveSelectors(executable: executable)
         let reloader = SVIDCertificateReloader()
         try reloader.update(chain: parent.chain, key: parent.key)
         let diagnostics = TLSDiagnostics()
@@ -80,6 +83,7 @@ public struct ExecSession: Sendable {
             bundle: { bundle }, diagnostics: diagnostics
         ) { client in
             let entry = try await Self.entry(granting: options.spiffeID, parentID: parentID, client: client)
+            let childSelectors = try await selectorsTask.value
             let missing = Set(entry.selectors).subtracting(childSelectors)
             guard missing.isEmpty else {
                 throw AgentError("the command would not have the selectors of entry \(entry.template): missing \(missing.map(\.description).sorted().joined(separator: " "))")
