@@ -3,7 +3,7 @@ import MatryoshkaCLI
 
 extension AgentCommand {
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "list",
             abstract: "List the attested agents: attestation type, trust state, last successful attestation.")
 
         @OptionGroup var socket: AdminSocketOption
@@ -17,7 +17,7 @@ extension AgentCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one agent, with its selectors and why it is untrusted, if it is.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one agent, with its selectors and why it is untrusted, if it is.")
 
         @Argument(help: ArgumentHelp("The agent's SPIFFE ID.", valueName: "SPIFFE-ID")) var spiffeID: String
         @OptionGroup var socket: AdminSocketOption
@@ -31,7 +31,7 @@ extension AgentCommand {
     }
 
     struct Evict: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "evict",
             abstract: "Evict an agent: it must attest again, and everything it vouched for is revoked at once.")
 
         @Argument(help: ArgumentHelp("The agent's SPIFFE ID.", valueName: "SPIFFE-ID")) var spiffeID: String
@@ -53,7 +53,7 @@ extension ServerCommand {
             commandName: "tpm", abstract: "Enrol TPM nodes by their EK hash.", subcommands: [Allow.self, List.self, Remove.self])
 
         struct Allow: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(
+            static let configuration = CommandConfiguration(commandName: "allow",
                 abstract: "Enrol a node's TPM: it may attest as spiffe://TD/agent/tpm/<ek-hash>.",
                 discussion: """
                     Get the EK hash and PCR values on the node with `matryoshka agent tpm-info --tpm TCTI`. \\
@@ -77,7 +77,7 @@ extension ServerCommand {
         }
 
         struct List: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "List the TPMs enrolled through the admin API.")
+            static let configuration = CommandConfiguration(commandName: "list", abstract: "List the TPMs enrolled through the admin API.")
 
             @OptionGroup var socket: AdminSocketOption
             @OptionGroup var output: JSONFlag
@@ -90,7 +90,7 @@ extension ServerCommand {
         }
 
         struct Remove: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(
+            static let configuration = CommandConfiguration(commandName: "remove",
                 abstract: "Remove a TPM enrolment (the node cannot attest again; evict it to end its current identity).")
 
             @Option(name: .long, help: "SHA-256 hex of the EK public area.") var ekHash: String

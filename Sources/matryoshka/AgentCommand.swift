@@ -9,7 +9,7 @@ struct AgentCommand: AsyncParsableCommand {
         subcommands: [Run.self, TPMInfo.self, List.self, Show.self, Evict.self])
 
     struct Run: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "run",
             abstract: "Run the agent.",
             discussion: """
                 The first time, the agent attests its node with --join-token, --tpm, or --x509pop-cert and \

@@ -10,7 +10,7 @@ struct AuditCommand: AsyncParsableCommand {
         subcommands: [Show.self, Verify.self])
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "show",
             abstract: "Print audit records, oldest first.",
             discussion: """
                 Every attestation, issuance (serial, lineage, TTL, requesting layer), refusal, revocation, \
@@ -46,7 +46,7 @@ struct AuditCommand: AsyncParsableCommand {
     }
 
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "verify",
             abstract: "Check the audit log: the hash chain and the signed chain heads.",
             discussion: """
                 Recomputes every record's hash and link, and checks every signed head (its signature by a \

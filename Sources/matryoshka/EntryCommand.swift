@@ -8,7 +8,7 @@ struct EntryCommand: AsyncParsableCommand {
         subcommands: [Create.self, List.self, Show.self, Delete.self])
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "create",
             abstract: "Register a workload.",
             discussion: """
                 A workload under --parent-id (an agent, a node alias or a nested layer) that has every \
@@ -49,7 +49,7 @@ struct EntryCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List entries.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List entries.")
 
         @Option(name: .long, help: "Only entries with this SPIFFE ID.") var spiffeID: String?
         @Option(name: .long, help: "Only entries with this parent ID.") var parentID: String?
@@ -66,7 +66,7 @@ struct EntryCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one entry.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one entry.")
 
         @Argument(help: "The entry ID.") var id: String
         @OptionGroup var socket: AdminSocketOption
@@ -80,7 +80,7 @@ struct EntryCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete an entry; agents drop its SVIDs.")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete an entry; agents drop its SVIDs.")
 
         @Argument(help: "The entry ID.") var id: String
         @OptionGroup var socket: AdminSocketOption

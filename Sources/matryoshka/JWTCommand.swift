@@ -9,7 +9,7 @@ struct JWTCommand: AsyncParsableCommand {
     )
 
     struct Fetch: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "fetch",
             abstract: "Fetch a JWT-SVID for an audience from the agent's Workload API.",
             discussion: "Prints the token alone (--json for its SPIFFE ID and expiry).")
 
@@ -30,7 +30,7 @@ struct JWTCommand: AsyncParsableCommand {
     }
 
     struct Validate: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "validate",
             abstract: "Ask the agent to validate a JWT-SVID for an audience.",
             discussion: "TOKEN is the token itself, - for stdin, or @FILE.")
 
@@ -47,7 +47,7 @@ struct JWTCommand: AsyncParsableCommand {
     }
 
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "verify",
             abstract: "Verify a JWT-SVID offline against a trust bundle, per the JWT-SVID specification.",
             discussion: """
                 Checks the header (alg one of RS/ES/PS 256/384/512, typ absent or JWT/JOSE, a kid found \

@@ -17,7 +17,7 @@ struct LineageCommand: AsyncParsableCommand {
     )
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "show",
             abstract: "Print an SVID's lineage as a tree, outermost layer first (not verified).",
             discussion: "Each line: the layer's SPIFFE ID, how its parent attested it, the selectors that matched, its validity.")
 
@@ -33,7 +33,7 @@ struct LineageCommand: AsyncParsableCommand {
     }
 
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "verify",
             abstract: "Verify an SVID and every hop of its lineage offline against a trust bundle.",
             discussion: """
                 First verifies the SVID itself, as 'svid verify' or 'jwt verify' do. Then checks every \

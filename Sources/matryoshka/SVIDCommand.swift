@@ -9,7 +9,7 @@ struct SVIDCommand: AsyncParsableCommand {
     )
 
     struct Fetch: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "fetch",
             abstract: "Fetch this process's X509-SVIDs from the agent's Workload API.",
             discussion: """
                 Prints each SPIFFE ID and expiry (the first is the default). With --write DIR, writes the \
@@ -28,7 +28,7 @@ struct SVIDCommand: AsyncParsableCommand {
     }
 
     struct Verify: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "verify",
             abstract: "Verify an X509-SVID offline against a trust bundle, per the X509-SVID specification.",
             discussion: """
                 Checks the leaf (exactly one URI SAN holding a valid SPIFFE ID, cA=false, keyUsage \

@@ -8,7 +8,7 @@ struct ServerCommand: AsyncParsableCommand {
         subcommands: [Run.self, Token.self, Bundle.self, TPM.self])
 
     struct Run: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "run",
             abstract: "Run the server: CA, datastore, node API for agents, admin API, HTTP endpoint.",
             discussion: """
                 Settings come from defaults, then --config (YAML), then flags. The datastore is SQLite in \
@@ -68,10 +68,10 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     struct Token: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Join tokens for node attestation.", subcommands: [Generate.self])
+        static let configuration = CommandConfiguration(commandName: "token", abstract: "Join tokens for node attestation.", subcommands: [Generate.self])
 
         struct Generate: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(
+            static let configuration = CommandConfiguration(commandName: "generate",
                 abstract: "Generate a single-use join token for one node.",
                 discussion: """
                     Prints the token alone on stdout (--json for the agent's SPIFFE ID and expiry). The node \
@@ -93,10 +93,10 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     struct Bundle: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The trust bundle.", subcommands: [Show.self])
+        static let configuration = CommandConfiguration(commandName: "bundle", abstract: "The trust bundle.", subcommands: [Show.self])
 
         struct Show: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Print the trust bundle (PEM, or SPIFFE bundle JSON).")
+            static let configuration = CommandConfiguration(commandName: "show", abstract: "Print the trust bundle (PEM, or SPIFFE bundle JSON).")
 
             @Option(name: .long, help: "pem (default) or spiffe.") var format: String = "pem"
             @OptionGroup var socket: AdminSocketOption
