@@ -1,5 +1,5 @@
 import Foundation
-import SPIFFE
+@testable import SPIFFE
 import Testing
 
 /// A SPIFFE ID of exactly `length` bytes: `spiffe://example.org/aaa…/aaa…`.
@@ -110,6 +110,28 @@ struct SPIFFEIDTests {
         let error = #expect(throws: SPIFFEIDError.self) { try SPIFFEID(testCase.input) }
         #expect(error == testCase.error)
         #expect(error?.description.contains(testCase.rule) == true, "\(error?.description ?? "") should mention \(testCase.rule)")
+    }
+
+    @Test("the one-pass check accepts exactly what the rule-by-rule checks accept")
+    func onePassCheckAgreesWithTheRules() {
+        // Strings built from the characters the rules are about, valid and invalid.
+        let pieces = ["spiffe://", "example.org", "EXAMPLE", "/", "//", "a", "Z", "9", ".", "..", "-", "_", "#", "?", ":", "@", "%", " ",
+                      "é", "e\u{301}", "\u{0}", "spiffe:", "http://", "x"]
+        var generator = SystemRandomNumberGenerator()
+        var candidates = Self.valid + Self.invalid.map(\.input)
+        for _ in 0..<5000 {
+            let count = Int.random(in: 1...8, using: &generator)
+            candidates.append("spiffe://" + (0..<count).map { _ in pieces[Int.random(in: 0..<pieces.count, using: &generator)] }.joined())
+        }
+        candidates.append("spiffe://" + String(repeating: "a", count: 255) + "/x")
+        candidates.append("spiffe://" + String(repeating: "a", count: 256) + "/x")
+        candidates.append("spiffe://example.org/" + String(repeating: "b", count: 2048 - 21))
+        candidates.append("spiffe://example.org/" + String(repeating: "b", count: 2048 - 20))
+        for candidate in candidates {
+            let fast = SPIFFEID.validParts(of: candidate)
+            let checked = try? SPIFFEID.checkedParts(of: candidate)
+            #expect(fast?.trustDomain == checked?.trustDomain && fast?.path == checked?.path, "\(candidate.debugDescription)")
+        }
     }
 
     @Test func lengthHelpersAreExact() {

@@ -17,6 +17,21 @@ public struct SPIFFEID: Hashable, Sendable, Comparable, CustomStringConvertible,
     ///
     /// - Throws: ``SPIFFEIDError`` naming the rule that was broken.
     public init(_ string: String) throws(SPIFFEIDError) {
+        // Most IDs are valid: checked byte by byte, in one pass. Anything else is checked rule by
+        // rule, to say which rule it breaks.
+        guard let (trustDomain, path) = Self.validParts(of: string) else {
+            let (trustDomain, path) = try Self.checkedParts(of: string)
+            self.trustDomain = TrustDomain(uncheckedName: trustDomain)
+            self.path = String(path)
+            return
+        }
+        self.trustDomain = TrustDomain(uncheckedName: trustDomain)
+        self.path = String(path)
+    }
+
+    /// The trust domain name and path of `string`, each rule checked in turn.
+    /// - Throws: the first rule `string` breaks.
+    static func checkedParts(of string: String) throws(SPIFFEIDError) -> (trustDomain: Substring, path: Substring) {
         if string.isEmpty { throw .empty }
         if string.utf8.count > Self.maximumLength { throw .tooLong(length: string.utf8.count) }
         guard string.hasPrefix(Self.schemePrefix) else {
@@ -31,8 +46,7 @@ public struct SPIFFEID: Hashable, Sendable, Comparable, CustomStringConvertible,
         try TrustDomain.validate(name: authority)
         let path = rest[slash...]
         try Self.validate(path: path)
-        self.trustDomain = TrustDomain(uncheckedName: authority)
-        self.path = String(path)
+        return (authority, path)
     }
 
     /// Builds a SPIFFE ID from a trust domain and a path (`/a/b`, or empty for the trust domain's own ID).
@@ -97,6 +111,53 @@ public struct SPIFFEID: Hashable, Sendable, Comparable, CustomStringConvertible,
     }
 
     /// A single segment must not be empty nor smuggle in a `/` (which would add segments).
+    /// The trust domain name and path of `string` if it is a valid SPIFFE ID, checked in one pass
+    /// over its bytes; nil otherwise. It accepts exactly what the rule-by-rule checks of
+    /// ``init(_:)`` accept: every character a valid ID may hold is ASCII.
+    static func validParts(of string: String) -> (trustDomain: Substring, path: Substring)? {
+        let utf8 = string.utf8
+        guard utf8.count <= maximumLength else { return nil }
+        var index = utf8.startIndex
+        for byte in schemePrefix.utf8 {
+            guard index != utf8.endIndex, utf8[index] == byte else { return nil }
+            utf8.formIndex(after: &index)
+        }
+        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
+        let domainStart = index
+        var domainLength = 0
+        while index != utf8.endIndex, utf8[index] != slash {
+            switch utf8[index] {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"), dot, UInt8(ascii: "-"), UInt8(ascii: "_"):
+                domainLength += 1
+            default:
+                return nil
+            }
+            utf8.formIndex(after: &index)
+        }
+        guard domainLength > 0, domainLength <= TrustDomain.maximumLength else { return nil }
+        let pathStart = index
+        // At a "/": one segment follows, non-empty, not "." or "..".
+        while index != utf8.endIndex {
+            utf8.formIndex(after: &index)
+            var length = 0, dots = 0
+            while index != utf8.endIndex, utf8[index] != slash {
+                switch utf8[index] {
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                     UInt8(ascii: "-"), UInt8(ascii: "_"):
+                    length += 1
+                case dot:
+                    length += 1
+                    dots += 1
+                default:
+                    return nil
+                }
+                utf8.formIndex(after: &index)
+            }
+            guard length > 0, !(length <= 2 && dots == length) else { return nil }
+        }
+        return (string[domainStart..<pathStart], string[pathStart...])
+    }
+
     static func validate(segment: String) throws(SPIFFEIDError) {
         if segment.isEmpty { throw .emptyPathSegment }
         if segment.contains("/") { throw .invalidPathCharacter("/", segment: segment) }
