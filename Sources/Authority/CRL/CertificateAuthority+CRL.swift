@@ -22,9 +22,12 @@ extension CertificateAuthority {
         entries: [CertificateRevocationList.Entry], thisUpdate: Date, nextUpdate: Date, crlNumber: UInt64
     ) throws(CRLError) -> CertificateRevocationList {
         let algorithm = key.signatureAlgorithm
+        // Whole seconds, as the DER holds them (and a parsed CRL reads them).
+        func whole(_ date: Date) -> Date { Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down)) }
         let tbs = CRLDER.TBSCertList(
-            version: 2, signatureAlgorithm: algorithm, issuer: certificate.subject, thisUpdate: thisUpdate, nextUpdate: nextUpdate,
-            entries: entries, crlNumber: crlNumber, authorityKeyIdentifier: keyIdentifier)
+            version: 2, signatureAlgorithm: algorithm, issuer: certificate.subject, thisUpdate: whole(thisUpdate), nextUpdate: whole(nextUpdate),
+            entries: entries.map { CertificateRevocationList.Entry(serialNumber: $0.serialNumber, revocationDate: whole($0.revocationDate)) },
+            crlNumber: crlNumber, authorityKeyIdentifier: keyIdentifier)
         let tbsBytes = try CRLDER.encodeTBS(tbs)
         let signature: [UInt8]
         do {
@@ -33,6 +36,8 @@ extension CertificateAuthority {
             throw .signing(String(describing: error))
         }
         let der = try CRLDER.encodeCertificateList(tbsBytes: tbsBytes, algorithm: algorithm, signature: signature)
-        return try CertificateRevocationList(derEncoded: der)
+        // Built from its parts, not parsed back: the list can hold thousands of entries.
+        return CertificateRevocationList(
+            decoded: CRLDER.Decoded(tbs: tbs, tbsBytes: tbsBytes, signatureAlgorithm: algorithm, signature: signature), derEncoded: der)
     }
 }

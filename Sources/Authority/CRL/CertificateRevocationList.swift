@@ -55,7 +55,11 @@ public struct CertificateRevocationList: Sendable, Hashable {
     ///
     /// - Throws: ``CRLError`` when the bytes are not a CRL or it carries an unsupported critical extension.
     public init(derEncoded bytes: [UInt8]) throws(CRLError) {
-        let decoded = try CRLDER.decode(bytes)
+        self.init(decoded: try CRLDER.decode(bytes), derEncoded: bytes)
+    }
+
+    /// The CRL whose parts are `decoded` and whose DER is `bytes`.
+    init(decoded: CRLDER.Decoded, derEncoded bytes: [UInt8]) {
         version = decoded.tbs.version
         issuer = decoded.tbs.issuer
         thisUpdate = decoded.tbs.thisUpdate

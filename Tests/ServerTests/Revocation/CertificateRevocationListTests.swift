@@ -50,6 +50,18 @@ struct CertificateRevocationListTests {
         #expect(!parsed.isStale(at: now.addingTimeInterval(7199)) && parsed.isStale(at: now.addingTimeInterval(7201)))
     }
 
+    @Test("a CRL signed with fractional times is the CRL its DER reads back as (whole seconds)")
+    func builtEqualsParsed() throws {
+        let ca = try CertificateAuthority.createRoot(trustDomain: trustDomain, now: now)
+        let entries = try (0..<50).map { index in
+            CertificateRevocationList.Entry(serialNumber: try leaf(ca, "/w/\(index)").chain[0].serialNumber, revocationDate: now.addingTimeInterval(Double(index) + 0.6))
+        }
+        let crl = try ca.signCRL(entries: entries, thisUpdate: now.addingTimeInterval(0.4), nextUpdate: now.addingTimeInterval(600.9), crlNumber: 7)
+        #expect(try CertificateRevocationList(derEncoded: crl.derEncoded) == crl)
+        #expect(crl.thisUpdate == now && crl.nextUpdate == now.addingTimeInterval(600))
+        #expect(crl.entry(for: entries[3].serialNumber)?.revocationDate == now.addingTimeInterval(3))
+    }
+
     @Test("an empty CRL leaves revokedCertificates out and still verifies")
     func emptyList() throws {
         let ca = try CertificateAuthority.createRoot(trustDomain: trustDomain, now: now)
