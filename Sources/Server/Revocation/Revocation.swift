@@ -180,16 +180,20 @@ public actor Revocation {
     private func commit(
         _ selection: SVIDSelection, reason: String, actor: String, subject: String, scope: String, now: Date
     ) async throws(RevocationError) -> [IssuedSVIDRecord] {
+        let started = ContinuousClock.now
         let records = try await storage { () async throws(DataStoreError) in
             try await store.revokeSVIDs(
                 selection, reason: reason, revokedBy: actor, now: now,
                 audit: AuditEvent(kind: "revoke", actor: actor, subject: subject, details: ["scope": scope], time: now))
         }
+        let stored = ContinuousClock.now
         metrics.revokedCredentials.increment(by: Int64(records.count))
         for record in records { remember(record) }
         if !records.isEmpty { await publish(now: now) }
         logger.notice("revoked credentials", metadata: [
             "subject": "\(subject)", "scope": "\(scope)", "revoked": "\(records.count)", "by": "\(actor)", "reason": "\(reason)",
+            // How long recording took, and re-signing and publishing the CRLs.
+            "store_ms": "\(Self.milliseconds(stored - started))", "publish_ms": "\(Self.milliseconds(ContinuousClock.now - stored))",
         ])
         return records
     }
@@ -224,6 +228,10 @@ public actor Revocation {
         guard let credential = RevokedCredential(record) else { return }
         revoked[credential.serialNumber] = credential
         if let key = credential.publicKeyHash { revokedKeys[key] = credential.serialNumber }
+    }
+
+    static func milliseconds(_ duration: Duration) -> String {
+        String(format: "%.1f", Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15)
     }
 
     func storage<T>(_ body: () async throws(DataStoreError) -> T) async throws(RevocationError) -> T {
