@@ -41,6 +41,7 @@ extension Revocation {
             revoked[credential.serialNumber] = nil
             if let key = credential.publicKeyHash { revokedKeys[key] = nil }
         }
+        if !expired.isEmpty { listing.remove { $0.expiresAt <= now } }
         let validity = await crlValidity()
         let due = snapshot.signedAt.map { now >= $0.addingTimeInterval(validity.timeInterval / 2) } ?? true
         if !expired.isEmpty || due { await publish(now: now) }

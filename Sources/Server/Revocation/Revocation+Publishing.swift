@@ -31,14 +31,13 @@ extension Revocation {
         let activeKeyID = (try? await self.authorities.activeCA)?.keyIdentifier
         let validity = await crlValidity()
         // Read after the last suspension point: the newest state is what gets signed.
-        let credentials = revoked.values.sorted { ($0.revokedAt, $0.serialNumber) < ($1.revokedAt, $1.serialNumber) }
-        let x509 = credentials.filter { $0.kind == .x509 }
+        let listing = self.listing
         var lists: [CertificateRevocationList] = []
         var active: CertificateRevocationList?
         let thisUpdate = now.addingTimeInterval(-CertificateAuthority.backdate)
         for ca in authorities {
             let keyID = SHA256Hex.hex(ca.keyIdentifier)
-            let entries = x509.filter { $0.issuerKeyID == nil || $0.issuerKeyID == keyID }.compactMap(Self.entry)
+            let entries = listing.crlEntries(issuerKeyID: keyID)
             do {
                 let crl = try ca.signCRL(
                     entries: entries, thisUpdate: thisUpdate, nextUpdate: now.addingTimeInterval(validity.timeInterval), crlNumber: number)
@@ -48,8 +47,8 @@ extension Revocation {
                 logger.error("cannot sign a CRL", metadata: ["ca": "\(ca.certificate.subject)", "error": "\(error)"])
             }
         }
-        snapshot = RevocationSnapshot(credentials: credentials, crls: lists, activeCRL: active, signedAt: now)
-        logger.debug("CRLs signed", metadata: ["crl_number": "\(number)", "crls": "\(lists.count)", "revoked": "\(credentials.count)"])
+        snapshot = RevocationSnapshot(listing: listing, crls: lists, activeCRL: active, signedAt: now)
+        logger.debug("CRLs signed", metadata: ["crl_number": "\(number)", "crls": "\(lists.count)", "revoked": "\(listing.items.count)"])
     }
 
     /// The lifetime of a CRL: the setting, else the bundle's refresh hint (at least a minute).

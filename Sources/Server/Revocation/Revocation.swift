@@ -52,6 +52,8 @@ public actor Revocation {
     var revoked: [String: RevokedCredential] = [:]
     /// Serial numbers of unexpired revoked credentials by public key hash.
     var revokedKeys: [String: String] = [:]
+    /// `revoked` in published order, ready to sign and send.
+    var listing = RevocationListing()
     /// What is published now.
     public internal(set) var snapshot = RevocationSnapshot()
     let changeSignal = ChangeSignal()
@@ -81,7 +83,7 @@ public actor Revocation {
         } catch {
             throw ServerError("cannot load revoked credentials: \(error)")
         }
-        for record in records { remember(record) }
+        remember(records)
         await resignCRLs(now: now)
         guard snapshot.activeCRL != nil else { throw ServerError("cannot sign the certificate revocation list") }
         logger.info("revocation loaded", metadata: ["revoked": "\(revoked.count)", "crls": "\(snapshot.crls.count)"])
@@ -188,7 +190,7 @@ public actor Revocation {
         }
         let stored = ContinuousClock.now
         metrics.revokedCredentials.increment(by: Int64(records.count))
-        for record in records { remember(record) }
+        remember(records)
         if !records.isEmpty { await publish(now: now) }
         logger.notice("revoked credentials", metadata: [
             "subject": "\(subject)", "scope": "\(scope)", "revoked": "\(records.count)", "by": "\(actor)", "reason": "\(reason)",
@@ -224,10 +226,16 @@ public actor Revocation {
         return candidates
     }
 
-    func remember(_ record: IssuedSVIDRecord) {
-        guard let credential = RevokedCredential(record) else { return }
-        revoked[credential.serialNumber] = credential
-        if let key = credential.publicKeyHash { revokedKeys[key] = credential.serialNumber }
+    /// Keeps the revocations recorded in `records` (those not known already) and lists them for publishing.
+    func remember(_ records: [IssuedSVIDRecord]) {
+        var added: [RevokedCredential] = []
+        for record in records {
+            guard let credential = RevokedCredential(record), revoked[credential.serialNumber] == nil else { continue }
+            revoked[credential.serialNumber] = credential
+            if let key = credential.publicKeyHash { revokedKeys[key] = credential.serialNumber }
+            added.append(credential)
+        }
+        listing.add(added)
     }
 
     static func milliseconds(_ duration: Duration) -> String {

@@ -17,12 +17,12 @@ public struct RevocationSnapshot: Sendable {
 
     public init() {}
 
-    init(credentials: [RevokedCredential], crls: [CertificateRevocationList], activeCRL: CertificateRevocationList?, signedAt: Date) {
-        self.credentials = credentials
+    init(listing: RevocationListing, crls: [CertificateRevocationList], activeCRL: CertificateRevocationList?, signedAt: Date) {
+        self.credentials = listing.credentials
         self.crls = crls
         self.activeCRL = activeCRL
         self.signedAt = signedAt
-        self.wireCredentials = credentials.map(\.wire)
+        self.wireCredentials = listing.wire
     }
 
     /// Every CRL as PEM blocks (`-----BEGIN X509 CRL-----`), for `openssl verify -CRLfile`.
