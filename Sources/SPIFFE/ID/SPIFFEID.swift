@@ -23,10 +23,12 @@ public struct SPIFFEID: Hashable, Sendable, Comparable, CustomStringConvertible,
             let (trustDomain, path) = try Self.checkedParts(of: string)
             self.trustDomain = TrustDomain(uncheckedName: trustDomain)
             self.path = String(path)
+            self.description = Self.schemePrefix + self.trustDomain.name + self.path
             return
         }
         self.trustDomain = TrustDomain(uncheckedName: trustDomain)
         self.path = String(path)
+        self.description = string
     }
 
     /// The trust domain name and path of `string`, each rule checked in turn.
@@ -56,6 +58,7 @@ public struct SPIFFEID: Hashable, Sendable, Comparable, CustomStringConvertible,
         if length > Self.maximumLength { throw .tooLong(length: length) }
         self.trustDomain = trustDomain
         self.path = path
+        self.description = Self.schemePrefix + trustDomain.name + path
     }
 
     /// Builds a SPIFFE ID from a trust domain and path segments, each validated.
@@ -67,6 +70,7 @@ public struct SPIFFEID: Hashable, Sendable, Comparable, CustomStringConvertible,
     init(trustDomain: TrustDomain, uncheckedPath: String) {
         self.trustDomain = trustDomain
         self.path = uncheckedPath
+        self.description = Self.schemePrefix + trustDomain.name + uncheckedPath
     }
 
     /// The path's segments, e.g. `["ci", "runner"]`.
@@ -75,7 +79,12 @@ public struct SPIFFEID: Hashable, Sendable, Comparable, CustomStringConvertible,
     }
 
     /// The ID as a URI string.
-    public var description: String { Self.schemePrefix + trustDomain.name + path }
+    public let description: String
+
+    // The text determines the trust domain and path: it alone is compared and hashed.
+    public static func == (lhs: SPIFFEID, rhs: SPIFFEID) -> Bool { lhs.description == rhs.description }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(description) }
 
     /// Whether the ID is in `trustDomain`.
     public func isMember(of trustDomain: TrustDomain) -> Bool { self.trustDomain == trustDomain }
