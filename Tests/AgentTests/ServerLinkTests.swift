@@ -46,7 +46,7 @@ struct ServerLinkRetryTests {
 
     @Test("a call cut short by a connection the link did not know had ended runs again on the next one")
     func retriedOnTheNextConnection() async throws {
-        let link = ServerLink(cutShortWait: .seconds(10))
+        let link = ServerLink(cutShortWait: .seconds(120))
         let first = try Self.identity(), second = try Self.identity()
         await link.connected(try Self.client(), as: first)
         let calls = Mutex<[Certificate.SerialNumber]>([])

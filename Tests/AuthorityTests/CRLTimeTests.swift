@@ -20,7 +20,7 @@ struct CRLTimeTests {
         var instants: [Int64] = [0, -1, 86_399, 86_400, 951_782_400, 951_868_800, 4_107_542_400, -631_152_000, -631_152_001, 2_524_608_000,
                                  253_402_300_799]
         var generator = SystemRandomNumberGenerator()
-        for _ in 0..<2000 { instants.append(Int64.random(in: -2_208_988_800...4_102_444_800, using: &generator)) }
+        for _ in 0..<300 { instants.append(Int64.random(in: -2_208_988_800...4_102_444_800, using: &generator)) }
         for seconds in instants {
             let time = UTCCivilTime(secondsSince1970: seconds)
             let parts = Self.calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: Date(timeIntervalSince1970: TimeInterval(seconds)))
