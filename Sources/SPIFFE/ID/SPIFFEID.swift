@@ -19,15 +19,10 @@ public struct SPIFFEID: Hashable, Sendable, Comparable, CustomStringConvertible,
     public init(_ string: String) throws(SPIFFEIDError) {
         // Most IDs are valid: checked byte by byte, in one pass. Anything else is checked rule by
         // rule, to say which rule it breaks.
-        guard let (trustDomain, path) = Self.validParts(of: string) else {
-            let (trustDomain, path) = try Self.checkedParts(of: string)
-            self.trustDomain = TrustDomain(uncheckedName: trustDomain)
-            self.path = String(path)
-            self.description = Self.schemePrefix + self.trustDomain.name + self.path
-            return
-        }
-        self.trustDomain = TrustDomain(uncheckedName: trustDomain)
-        self.path = String(path)
+        let parts: (trustDomain: Substring, path: Substring)
+        if let valid = Self.validParts(of: string) { parts = valid } else { parts = try Self.checkedParts(of: string) }
+        self.trustDomain = TrustDomain(uncheckedName: parts.trustDomain)
+        self.path = String(parts.path)
         self.description = string
     }
 
@@ -119,7 +114,6 @@ public struct SPIFFEID: Hashable, Sendable, Comparable, CustomStringConvertible,
         try container.encode(description)
     }
 
-    /// A single segment must not be empty nor smuggle in a `/` (which would add segments).
     /// The trust domain name and path of `string` if it is a valid SPIFFE ID, checked in one pass
     /// over its bytes; nil otherwise. It accepts exactly what the rule-by-rule checks of
     /// ``init(_:)`` accept: every character a valid ID may hold is ASCII.
@@ -167,6 +161,7 @@ public struct SPIFFEID: Hashable, Sendable, Comparable, CustomStringConvertible,
         return (string[domainStart..<pathStart], string[pathStart...])
     }
 
+    /// A single segment must not be empty nor smuggle in a `/` (which would add segments).
     static func validate(segment: String) throws(SPIFFEIDError) {
         if segment.isEmpty { throw .emptyPathSegment }
         if segment.contains("/") { throw .invalidPathCharacter("/", segment: segment) }
