@@ -19,9 +19,4 @@ public struct SVIDSelection: Sendable, Hashable {
         self.ancestorSPIFFEIDs = ancestorSPIFFEIDs
         self.ancestorKeyHashes = ancestorKeyHashes
     }
-
-    /// Whether it names nothing.
-    public var isEmpty: Bool {
-        serialNumbers.isEmpty && spiffeIDs.isEmpty && ancestorSPIFFEIDs.isEmpty && ancestorKeyHashes.isEmpty
-    }
 }

@@ -95,19 +95,3 @@ extension SQLiteDataStore {
         return try found.records()
     }
 }
-
-extension SQLiteIssuedSVIDRows {
-    /// The rows with these serial numbers (in chunks) and their ancestors, ordered by issue time.
-    static func fetch(_ db: Database, serialNumbers: [String], ancestors: Bool = true) throws -> SQLiteIssuedSVIDRows {
-        var rows: [SQLiteIssuedSVIDRow] = []
-        for start in stride(from: 0, to: serialNumbers.count, by: SQLiteAncestorRows.chunkSize) {
-            let chunk = Array(serialNumbers[start..<min(start + SQLiteAncestorRows.chunkSize, serialNumbers.count)])
-            let placeholders = Array(repeating: "?", count: chunk.count).joined(separator: ", ")
-            rows += try SQLiteIssuedSVIDRow.fetchAll(
-                db, sql: "SELECT * FROM issued_svids WHERE serial_number IN (\(placeholders))", arguments: StatementArguments(chunk))
-        }
-        rows.sort { ($0.issuedAt, $0.serialNumber) < ($1.issuedAt, $1.serialNumber) }
-        guard ancestors else { return SQLiteIssuedSVIDRows(rows: rows, ancestors: [:]) }
-        return SQLiteIssuedSVIDRows(rows: rows, ancestors: try SQLiteAncestorRows.fetch(serialNumbers: rows.map(\.serialNumber), db))
-    }
-}
