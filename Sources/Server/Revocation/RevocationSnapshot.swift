@@ -4,25 +4,26 @@ import Foundation
 /// The published state of revocation at one moment: every unexpired revoked credential and the
 /// CRLs signed for it. Sync streams send it to agents; `GET /crl` serves its CRLs.
 public struct RevocationSnapshot: Sendable {
+    /// What is revoked, in published order.
+    var listing = RevocationListing()
     /// Unexpired revoked credentials, oldest revocation first.
-    public var credentials: [RevokedCredential] = []
+    public var credentials: [RevokedCredential] { listing.credentials }
     /// One CRL per X.509 CA (prepared, active, retired), oldest CA first.
     public var crls: [CertificateRevocationList] = []
     /// The CRL of the CA that signs now.
     public var activeCRL: CertificateRevocationList?
     /// When the CRLs were signed; nil before the first signing.
     public var signedAt: Date?
-    /// `credentials` in wire form, converted once per change rather than once per stream.
-    public var wireCredentials: [Matryoshka_V1_RevokedCredential] = []
+    /// `credentials` in wire form, converted once per credential, when it is revoked.
+    public var wireCredentials: [Matryoshka_V1_RevokedCredential] { listing.wire }
 
     public init() {}
 
     init(listing: RevocationListing, crls: [CertificateRevocationList], activeCRL: CertificateRevocationList?, signedAt: Date) {
-        self.credentials = listing.credentials
+        self.listing = listing
         self.crls = crls
         self.activeCRL = activeCRL
         self.signedAt = signedAt
-        self.wireCredentials = listing.wire
     }
 
     /// Every CRL as PEM blocks (`-----BEGIN X509 CRL-----`), for `openssl verify -CRLfile`.
