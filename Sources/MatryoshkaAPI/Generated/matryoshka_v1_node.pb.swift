@@ -166,6 +166,12 @@ public nonisolated struct Matryoshka_V1_SyncRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// The agent can take updates that carry only what changed since the stream's previous update
+  /// (`SyncUpdate.revoked_is_delta`, `SyncUpdate.entries_unchanged`). A server sends them only to
+  /// an agent that says so: an agent that does not know these fields would read a delta as the
+  /// whole list.
+  public var acceptsDeltas: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -193,6 +199,15 @@ public nonisolated struct Matryoshka_V1_SyncUpdate: Sendable {
   /// DER X.509 CRLs, one per X.509 CA of the server (prepared, active, retired), each listing
   /// the revoked certificates that CA signed; re-signed on every change.
   public var crls: [Data] = []
+
+  /// Only to an agent that accepts deltas, never in a stream's first update: `revoked` lists only
+  /// the credentials revoked since this stream's previous update, to add to what the agent holds.
+  /// The agent drops a held revocation itself once its `expires_at` has passed.
+  public var revokedIsDelta: Bool = false
+
+  /// Only to an agent that accepts deltas, never in a stream's first update: the entries are those
+  /// of this stream's previous update, and `entries` is empty.
+  public var entriesUnchanged: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -756,18 +771,29 @@ nonisolated extension Matryoshka_V1_RenewAgentResponse: SwiftProtobuf.Message, S
 
 nonisolated extension Matryoshka_V1_SyncRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SyncRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}accepts_deltas\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    // Load everything into unknown fields
-    while try decoder.nextFieldNumber() != nil {}
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.acceptsDeltas) }()
+      default: break
+      }
+    }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.acceptsDeltas != false {
+      try visitor.visitSingularBoolField(value: self.acceptsDeltas, fieldNumber: 1)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Matryoshka_V1_SyncRequest, rhs: Matryoshka_V1_SyncRequest) -> Bool {
+    if lhs.acceptsDeltas != rhs.acceptsDeltas {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -775,7 +801,7 @@ nonisolated extension Matryoshka_V1_SyncRequest: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Matryoshka_V1_SyncUpdate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SyncUpdate"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}entries\0\u{1}bundle\0\u{1}revoked\0\u{1}crls\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}entries\0\u{1}bundle\0\u{1}revoked\0\u{1}crls\0\u{3}revoked_is_delta\0\u{3}entries_unchanged\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -787,6 +813,8 @@ nonisolated extension Matryoshka_V1_SyncUpdate: SwiftProtobuf.Message, SwiftProt
       case 2: try { try decoder.decodeSingularMessageField(value: &self._bundle) }()
       case 3: try { try decoder.decodeRepeatedMessageField(value: &self.revoked) }()
       case 4: try { try decoder.decodeRepeatedBytesField(value: &self.crls) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.revokedIsDelta) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.entriesUnchanged) }()
       default: break
       }
     }
@@ -809,6 +837,12 @@ nonisolated extension Matryoshka_V1_SyncUpdate: SwiftProtobuf.Message, SwiftProt
     if !self.crls.isEmpty {
       try visitor.visitRepeatedBytesField(value: self.crls, fieldNumber: 4)
     }
+    if self.revokedIsDelta != false {
+      try visitor.visitSingularBoolField(value: self.revokedIsDelta, fieldNumber: 5)
+    }
+    if self.entriesUnchanged != false {
+      try visitor.visitSingularBoolField(value: self.entriesUnchanged, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -817,6 +851,8 @@ nonisolated extension Matryoshka_V1_SyncUpdate: SwiftProtobuf.Message, SwiftProt
     if lhs._bundle != rhs._bundle {return false}
     if lhs.revoked != rhs.revoked {return false}
     if lhs.crls != rhs.crls {return false}
+    if lhs.revokedIsDelta != rhs.revokedIsDelta {return false}
+    if lhs.entriesUnchanged != rhs.entriesUnchanged {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -138,7 +138,7 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
     func sync(request: Matryoshka_V1_SyncRequest, response: RPCWriter<Matryoshka_V1_SyncUpdate>, context: ServerContext) async throws {
         let authenticated = try await authenticator.authenticate(context)
         let caller = authenticated.spiffeID
-        logger.info("agent connected", metadata: ["agent": "\(caller)", "peer": "\(context.remotePeer)"])
+        logger.info("agent connected", metadata: ["agent": "\(caller)", "peer": "\(context.remotePeer)", "deltas": "\(request.acceptsDeltas)"])
         metrics.connectedAgents.increment()
         defer {
             metrics.connectedAgents.decrement()
@@ -164,6 +164,7 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
                 for await _ in revocationChanges { signal.yield() }
             }
             group.addTask {
+                var cursor = SyncStreamCursor(acceptsDeltas: request.acceptsDeltas)
                 for await _ in signals {
                     // Entries go out with their effective TTLs, so the agent can ask for exactly that.
                     let entries = await index.entries(servedBy: caller).map { entry in
@@ -174,12 +175,7 @@ struct NodeService: Matryoshka_V1_Node.SimpleServiceProtocol {
                     }
                     let bundle = await authorities.bundle
                     let revoked = await revocation.snapshot
-                    try await response.write(Matryoshka_V1_SyncUpdate.with {
-                        $0.entries = entries.map(\.wire)
-                        $0.bundle = bundle.wire
-                        $0.revoked = revoked.wireCredentials
-                        $0.crls = revoked.crls.map { Data($0.derEncoded) }
-                    })
+                    try await response.write(cursor.update(entries: entries, bundle: bundle, revocations: revoked))
                     // A layer revoked while connected hears of it (above), then loses the stream.
                     if let refusal = await revocation.refusal(for: authenticated.certificate, lineage: authenticated.lineage) {
                         logger.notice("ending the sync stream of a revoked layer", metadata: ["agent": "\(caller)", "reason": "\(refusal)"])

@@ -11,11 +11,17 @@ struct RevocationListing: Sendable {
         var credential: RevokedCredential
         /// Nil for JWT-SVIDs and for a serial number that is not hex (never in a CRL).
         var crlEntry: CertificateRevocationList.Entry?
+        /// The ``RevocationListing/version`` that listed it.
+        var version: UInt64
     }
 
     private(set) var items: [Item] = []
     /// `items` in wire form, in the same order (what sync streams send).
     private(set) var wire: [Matryoshka_V1_RevokedCredential] = []
+    /// Counts the additions: a stream that sent version `v` sends next only the items listed
+    /// after it (``wire(addedAfter:)``). Expiries do not count: agents drop expired revocations
+    /// themselves.
+    private(set) var version: UInt64 = 0
 
     var credentials: [RevokedCredential] { items.map(\.credential) }
 
@@ -23,8 +29,9 @@ struct RevocationListing: Sendable {
     /// are appended; one older than the newest listed (a clock step back) re-sorts the list.
     mutating func add(_ credentials: [RevokedCredential]) {
         guard !credentials.isEmpty else { return }
-        let batch = credentials.sorted(by: Self.publishedBefore).map { credential in
-            Item(credential: credential, crlEntry: credential.kind == .x509 ? Revocation.entry(credential) : nil)
+        version += 1
+        let batch = credentials.sorted(by: Self.publishedBefore).map { [version] credential in
+            Item(credential: credential, crlEntry: credential.kind == .x509 ? Revocation.entry(credential) : nil, version: version)
         }
         if let last = items.last, let first = batch.first, Self.publishedBefore(first.credential, last.credential) {
             items = (items + batch).sorted { Self.publishedBefore($0.credential, $1.credential) }
@@ -33,6 +40,17 @@ struct RevocationListing: Sendable {
             items += batch
             wire += batch.map(\.credential.wire)
         }
+    }
+
+    /// The wire form of the items listed after `version` (all of them for 0), in listing order.
+    func wire(addedAfter version: UInt64) -> [Matryoshka_V1_RevokedCredential] {
+        guard version > 0 else { return wire }
+        guard version < self.version else { return [] }
+        // Newly listed items are at the end unless a clock step back re-sorted the list.
+        var start = items.endIndex
+        while start > items.startIndex, items[start - 1].version > version { start -= 1 }
+        if !items[..<start].contains(where: { $0.version > version }) { return Array(wire[start...]) }
+        return zip(items, wire).compactMap { $0.version > version ? $1 : nil }
     }
 
     /// Drops the credentials `isDropped` says to (expired ones).

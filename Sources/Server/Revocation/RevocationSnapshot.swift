@@ -16,6 +16,14 @@ public struct RevocationSnapshot: Sendable {
     public var signedAt: Date?
     /// `credentials` in wire form, converted once per credential, when it is revoked.
     public var wireCredentials: [Matryoshka_V1_RevokedCredential] { listing.wire }
+    /// Counts the revocations listed so far (``RevocationListing/version``).
+    var version: UInt64 { listing.version }
+
+    /// The wire form of the credentials listed after `version`: what a sync stream that sent
+    /// `version` sends next.
+    func wireCredentials(addedAfter version: UInt64) -> [Matryoshka_V1_RevokedCredential] {
+        listing.wire(addedAfter: version)
+    }
 
     public init() {}
 

@@ -48,4 +48,26 @@ struct RevocationListingTests {
         #expect(listing.items.map(\.credential.serialNumber) == ["02"])
         #expect(listing.wire.map(\.serialNumber) == ["02"])
     }
+
+    @Test("what was listed after a version: the newest additions, in order, also after a clock step back re-sorted the list")
+    func addedAfter() throws {
+        var listing = RevocationListing()
+        #expect(listing.version == 0 && listing.wire(addedAfter: 0).isEmpty)
+        listing.add([try credential("01", at: 0), try credential("02", at: 1)])
+        let first = listing.version
+        listing.add([try credential("03", at: 2)])
+        let second = listing.version
+        #expect(listing.wire(addedAfter: 0).map(\.serialNumber) == ["01", "02", "03"])
+        #expect(listing.wire(addedAfter: first).map(\.serialNumber) == ["03"])
+        #expect(listing.wire(addedAfter: second).isEmpty)
+        // Revoked "before" what is listed (the clock stepped back): sorted in among them, still found.
+        listing.add([try credential("00", at: -5), try credential("04", at: 3)])
+        #expect(listing.items.map(\.credential.serialNumber) == ["00", "01", "02", "03", "04"])
+        #expect(listing.wire(addedAfter: second).map(\.serialNumber) == ["00", "04"])
+        #expect(listing.wire(addedAfter: first).map(\.serialNumber) == ["00", "03", "04"])
+        // Expiries are no addition: the version stays.
+        let third = listing.version
+        listing.remove { $0.serialNumber == "03" }
+        #expect(listing.version == third && listing.wire(addedAfter: third).isEmpty)
+    }
 }
