@@ -230,7 +230,9 @@ public actor MatryoshkaAgent {
                     let entries = state.entries
                     let bundle = state.bundle
                     let previous = await cache.bundle
-                    await cache.apply(entries: entries, bundle: bundle, revocations: state.revocations)
+                    await cache.apply(
+                        entries: state.entriesChanged ? entries : nil, bundle: bundle,
+                        revocations: state.revocationsChanged ? state.revocations : nil)
                     if bundle != previous { await source.bundleChanged(bundle) }
                     if isFirst {
                         self.logger.notice("connected to server", metadata: ["entries": "\(entries.count)"])

@@ -33,13 +33,19 @@ actor IdentityCache {
     /// Replaces the served entries, the bundle and (when given) the revocations with what the
     /// server sent. Revoked SVIDs are dropped at once; the minting loop re-issues those whose
     /// entries remain.
-    func apply(entries newEntries: [RegistrationEntry], bundle newBundle: SPIFFEBundle, revocations newRevocations: RevocationList? = nil) {
+    /// Nil entries or revocations: unchanged since the last call.
+    func apply(entries newEntries: [RegistrationEntry]?, bundle newBundle: SPIFFEBundle, revocations newRevocations: RevocationList? = nil) {
         var changed = newBundle != bundle
         bundle = newBundle
         if let newRevocations, newRevocations != revocations {
             revocations = newRevocations
             dropRevoked()
             changed = true
+        }
+        guard let newEntries else {
+            if changed { notifyWatchers() }
+            mintSignal?.yield()
+            return
         }
         let byID = Dictionary(newEntries.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         for (id, entry) in entries where byID[id] == nil {

@@ -37,7 +37,7 @@ enum ChildProcess {
                 // Revocations are pushed on the sync stream: stop serving the child's SVID at once.
                 do {
                     try await client.syncUpdates { state, _ in
-                        await watch.update(state.revocations)
+                        if state.revocationsChanged { await watch.update(state.revocations) }
                         if let reason = await watch.revokedReason {
                             logger.warning("the child's SVID was revoked; no longer serving it", metadata: ["reason": "\(reason)"])
                         }

@@ -89,28 +89,26 @@ struct NodeClient: Sendable {
         try await syncUpdates { state, isFirst in try await handle(state.entries, state.bundle, isFirst) }
     }
 
-    /// What one sync update says: the entries this layer serves, the bundle and the revocations.
+    /// What the server says after one sync update: the entries this layer serves, the bundle and
+    /// the revocations, and which of them changed with it (all of them in a stream's first update).
     struct SyncState: Sendable {
         var entries: [RegistrationEntry]
         var bundle: SPIFFEBundle
         var revocations: RevocationList
+        var entriesChanged = true
+        var revocationsChanged = true
     }
 
     /// Receives the server's state for this layer (entries, bundle, revocations and CRLs), now and
     /// on every change, pushed by the server, until the stream ends or fails (it fails with
-    /// `PermissionDenied` once this layer is revoked, after the update that says so).
+    /// `PermissionDenied` once this layer is revoked, after the update that says so). Updates after
+    /// the first carry only what changed (``SyncStreamReader``); `handle` gets the whole state.
     func syncUpdates(_ handle: @escaping @Sendable (_ state: SyncState, _ isFirst: Bool) async throws -> Void) async throws {
-        try await node.sync(request: ClientRequest(message: Matryoshka_V1_SyncRequest())) { response in
+        try await node.sync(request: ClientRequest(message: Matryoshka_V1_SyncRequest.with { $0.acceptsDeltas = true })) { response in
+            var reader = SyncStreamReader()
             var isFirst = true
             for try await update in response.messages {
-                var entries: [RegistrationEntry] = []
-                for wire in update.entries {
-                    entries.append(try RegistrationEntry(wire: wire))
-                }
-                let state = SyncState(
-                    entries: entries, bundle: try SPIFFEBundle(wire: update.bundle),
-                    revocations: RevocationList(revoked: update.revoked, crls: update.crls))
-                try await handle(state, isFirst)
+                try await handle(try reader.read(update), isFirst)
                 isFirst = false
             }
         }
