@@ -31,70 +31,24 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
         let changes = await cache.changes()
         let (stream, continuation) = AsyncThrowingStream<X509SVIDSet, any Error>.makeStream()
         let held = HeldSVIDs()
+        var state = X509SVIDStream(
+            cache: cache, selectors: selectors, continuation: continuation, held: held, logger: logger, pid: caller.pid,
+            firstSVIDTimeout: firstSVIDTimeout)
+        // The usual case: every SVID is held, and the first set is sent before the stream is even
+        // returned, with nothing to wait for (no timers, no task to wake).
+        guard await state.look(entries: matched) else { return stream }
+        let first = state
         let recheck = recheckInterval.map { interval in
             Task { await self.recheckLoop(caller, every: interval, held: held, continuation: continuation) }
         }
-        let task = Task { [cache, logger, firstSVIDTimeout] in
-            // Wake on every cache change, and once at the deadline for the first SVID.
-            let deadline = ContinuousClock.now.advanced(by: firstSVIDTimeout)
-            let (wake, wakeUp) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
-            let forward = Task {
-                for await _ in changes { wakeUp.yield() }
-                wakeUp.finish()
-            }
-            let timer = Task {
-                try? await Task.sleep(until: deadline)
-                wakeUp.yield()
-            }
-            let fullSetDeadline = ContinuousClock.now.advanced(by: .seconds(2))
-            let fullSetTimer = Task {
-                guard (try? await Task.sleep(until: fullSetDeadline)) != nil else { return }
-                wakeUp.yield()
-            }
-            defer {
-                forward.cancel()
-                timer.cancel()
-                fullSetTimer.cancel()
-            }
-            wakeUp.yield()
-            var last: X509SVIDSet?
-            var served: [CachedSVID] = []
-            for await _ in wake {
-                let entries = await cache.matchingEntries(selectors)
-                if entries.isEmpty {
-                    continuation.finish(throwing: WorkloadAPIError.noIdentity(detail: "the entries for this workload were removed"))
-                    return
+        let task = Task {
+            var state = first
+            if state.hasAnswered {
+                for await _ in changes {
+                    guard await state.look() else { return }
                 }
-                let svids = await cache.svids(for: entries)
-                // The first answer waits a moment for every SVID the workload is entitled to, so
-                // its default identity is the right one, not whichever was minted first.
-                if last == nil, !svids.isEmpty, svids.count < entries.filter({ !$0.isWildcard }).count,
-                    ContinuousClock.now < fullSetDeadline
-                {
-                    continue
-                }
-                if svids.isEmpty, let revoked = await Self.firstRevoked(served, cache: cache) {
-                    // Every SVID it held is gone and one was revoked: stop at once rather than
-                    // leave the workload with a revoked identity until a new one is minted.
-                    logger.notice("workload's X509-SVID was revoked; ending its stream", metadata: ["pid": "\(caller.pid)", "spiffe_id": "\(revoked.spiffeID)"])
-                    continuation.finish(throwing: WorkloadAPIError.noIdentity(detail: "its X509-SVID for \(revoked.spiffeID) was revoked; ask again for a new one"))
-                    return
-                }
-                if svids.isEmpty {
-                    if last == nil, ContinuousClock.now >= deadline {
-                        logger.warning("workload matched entries but no SVID is available", metadata: ["pid": "\(caller.pid)"])
-                        continuation.finish(throwing: WorkloadAPIError.noIdentity(detail: "no SVID has been issued for this workload yet"))
-                        return
-                    }
-                    continue
-                }
-                let set = Self.x509Set(svids, bundle: await cache.bundle, crls: await cache.revocations.crls)
-                if set != last {
-                    continuation.yield(set)
-                    last = set
-                    served = svids
-                    held.set(svids)
-                }
+            } else {
+                await Self.waitForFirstSet(&state, changes: changes)
             }
             continuation.finish()
         }
@@ -103,6 +57,29 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
             recheck?.cancel()
         }
         return stream
+    }
+
+    /// Looks again on every cache change and at each of the stream's deadlines, for a stream that
+    /// has not sent its first set; returns when the changes end, or when `look` finished the stream.
+    private static func waitForFirstSet(_ state: inout X509SVIDStream, changes: AsyncStream<Void>) async {
+        let (wake, wakeUp) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let forward = Task {
+            for await _ in changes { wakeUp.yield() }
+            wakeUp.finish()
+        }
+        let timers = [state.fullSetDeadline, state.firstSVIDDeadline].map { deadline in
+            Task {
+                guard (try? await Task.sleep(until: deadline)) != nil else { return }
+                wakeUp.yield()
+            }
+        }
+        defer {
+            forward.cancel()
+            for timer in timers { timer.cancel() }
+        }
+        for await _ in wake {
+            guard await state.look() else { return }
+        }
     }
 
     func x509BundleUpdates(for caller: CallerCredentials) async throws -> AsyncThrowingStream<X509BundleSet, any Error> {
