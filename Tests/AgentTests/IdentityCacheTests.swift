@@ -11,33 +11,17 @@ import Testing
 
 @Suite("Identity cache: what the minting loop renews, and when")
 struct IdentityCacheTests {
-    let trustDomain: TrustDomain
-    let ca: CertificateAuthority
+    let fixture: AgentFixture
     let now = Date()
+    var trustDomain: TrustDomain { fixture.trustDomain }
+    var ca: CertificateAuthority { fixture.ca }
 
-    init() throws {
-        trustDomain = try TrustDomain("example.org")
-        ca = try CertificateAuthority.createRoot(trustDomain: trustDomain)
-    }
+    init() throws { fixture = try AgentFixture() }
 
-    func entry(_ path: String, wildcard: Bool = false) throws -> RegistrationEntry {
-        RegistrationEntry(
-            id: path, spiffeID: try SPIFFEID(trustDomain: trustDomain, path: path), isWildcard: wildcard,
-            parentID: try SPIFFEID(trustDomain: trustDomain, path: "/agent"), selectors: [try Selector("unix:uid:0")])
-    }
-
+    func entry(_ path: String, wildcard: Bool = false) throws -> RegistrationEntry { try fixture.entry(path, wildcard: wildcard) }
     /// An SVID for `entry` issued now for `ttl`.
-    func svid(for entry: RegistrationEntry, ttl: Duration) throws -> CachedSVID {
-        let key = try SigningKey(generating: .ecP256)
-        let chain = try ca.issue(X509SVIDParameters(spiffeID: entry.spiffeID, publicKey: key.publicKey, ttl: ttl), now: now)
-        return CachedSVID(entryID: entry.id, spiffeID: entry.spiffeID, chain: chain, key: key, receivedAt: now)
-    }
-
-    func cache(_ entries: [RegistrationEntry]) async -> IdentityCache {
-        let cache = IdentityCache(bundle: SPIFFEBundle(trustDomain: trustDomain, x509Authorities: [ca.certificate]), logger: Logger(label: "test"))
-        await cache.apply(entries: entries, bundle: SPIFFEBundle(trustDomain: trustDomain, x509Authorities: [ca.certificate]))
-        return cache
-    }
+    func svid(for entry: RegistrationEntry, ttl: Duration) throws -> CachedSVID { try fixture.svid(for: entry, ttl: ttl, now: now) }
+    func cache(_ entries: [RegistrationEntry]) async -> IdentityCache { await fixture.cache(entries) }
 
     @Test("an entry without an SVID is due now; one with an SVID at its half-life; wildcard entries never")
     func dueAndNext() async throws {

@@ -11,34 +11,17 @@ import WorkloadAPI
 
 @Suite("X509-SVID stream: when the first set is sent, and when a stream ends")
 struct X509SVIDStreamTests {
-    let trustDomain: TrustDomain
-    let ca: CertificateAuthority
+    let fixture: AgentFixture
     let uid0: Selector
 
     init() throws {
-        trustDomain = try TrustDomain("example.org")
-        ca = try CertificateAuthority.createRoot(trustDomain: trustDomain)
+        fixture = try AgentFixture()
         uid0 = try Selector("unix:uid:0")
     }
 
-    func entry(_ path: String, wildcard: Bool = false) throws -> RegistrationEntry {
-        RegistrationEntry(
-            id: path, spiffeID: try SPIFFEID(trustDomain: trustDomain, path: path), isWildcard: wildcard,
-            parentID: try SPIFFEID(trustDomain: trustDomain, path: "/agent"), selectors: [uid0])
-    }
-
-    func svid(for entry: RegistrationEntry) throws -> CachedSVID {
-        let key = try SigningKey(generating: .ecP256)
-        let chain = try ca.issue(X509SVIDParameters(spiffeID: entry.spiffeID, publicKey: key.publicKey, ttl: .seconds(600)), now: Date())
-        return CachedSVID(entryID: entry.id, spiffeID: entry.spiffeID, chain: chain, key: key, receivedAt: Date())
-    }
-
-    func cache(_ entries: [RegistrationEntry]) async -> IdentityCache {
-        let bundle = SPIFFEBundle(trustDomain: trustDomain, x509Authorities: [ca.certificate])
-        let cache = IdentityCache(bundle: bundle, logger: Logger(label: "test"))
-        await cache.apply(entries: entries, bundle: bundle)
-        return cache
-    }
+    func entry(_ path: String, wildcard: Bool = false) throws -> RegistrationEntry { try fixture.entry(path, wildcard: wildcard) }
+    func svid(for entry: RegistrationEntry) throws -> CachedSVID { try fixture.svid(for: entry) }
+    func cache(_ entries: [RegistrationEntry]) async -> IdentityCache { await fixture.cache(entries) }
 
     /// A stream state over `cache` and the stream it feeds.
     func makeStream(
@@ -130,7 +113,7 @@ struct X509SVIDStreamTests {
         await cache.store(try svid(for: web))
         var (state, stream) = makeStream(cache)
         #expect(await state.look())
-        await cache.apply(entries: [], bundle: SPIFFEBundle(trustDomain: trustDomain, x509Authorities: [ca.certificate]))
+        await cache.apply(entries: [], bundle: fixture.bundle)
         #expect(!(await state.look()))
         #expect(await ending(stream) == "the entries for this workload were removed")
     }
