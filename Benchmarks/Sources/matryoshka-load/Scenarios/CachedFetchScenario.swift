@@ -68,24 +68,40 @@ struct CachedFetchScenario: Scenario {
     /// `fetches` fetches back to back on one connection at a time (the first on each connection,
     /// its set-up, not measured).
     static func sequential(address: WorkloadAPIAddress, fetches: Int) async throws -> LatencyStats {
-        var samples: [Duration] = []
-        samples.reserveCapacity(fetches)
-        let clock = ContinuousClock()
-        while samples.count < fetches {
-            let batch = min(fetchesPerConnection, fetches - samples.count)
-            samples += try await WorkloadAPIClient.withClient(address: address) { client in
-                _ = try await client.fetchX509Context()
-                var batchSamples: [Duration] = []
-                for _ in 0..<batch {
-                    let start = clock.now
+        try await backToBack(calls: fetches) { batch in
+            try await WorkloadAPIClient.withClient(address: address) { client in
+                try await timed(batch) {
                     let set = try await client.fetchX509Context()
-                    batchSamples.append(clock.now - start)
                     guard !set.svids.isEmpty else { throw LoadError.unexpected("the agent served no SVID") }
                 }
-                return batchSamples
             }
         }
+    }
+
+    /// `calls` calls back to back in batches of ``fetchesPerConnection``: `batch(n)` opens a
+    /// connection and returns the times of `n` calls on it (``timed(_:_:)``).
+    static func backToBack(calls: Int, _ batch: (Int) async throws -> [Duration]) async throws -> LatencyStats {
+        var samples: [Duration] = []
+        samples.reserveCapacity(calls)
+        while samples.count < calls {
+            samples += try await batch(min(fetchesPerConnection, calls - samples.count))
+        }
         return LatencyStats(durations: samples)
+    }
+
+    /// The times of `count` calls of `call` back to back, after one call not timed: the first on a
+    /// connection, which pays for its set-up.
+    static func timed(_ count: Int, _ call: () async throws -> Void) async throws -> [Duration] {
+        try await call()
+        let clock = ContinuousClock()
+        var samples: [Duration] = []
+        samples.reserveCapacity(count)
+        for _ in 0..<count {
+            let start = clock.now
+            try await call()
+            samples.append(clock.now - start)
+        }
+        return samples
     }
 
     /// N clients connected at once: paced fetches, then one simultaneous burst.

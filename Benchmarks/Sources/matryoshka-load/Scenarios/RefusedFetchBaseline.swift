@@ -12,24 +12,11 @@ enum RefusedFetchBaseline {
     /// ``CachedFetchScenario/fetchesPerConnection`` (as the fetches; the first call on each
     /// connection, its set-up, not measured).
     static func sequential(socket: String, calls: Int) async throws -> LatencyStats {
-        var samples: [Duration] = []
-        samples.reserveCapacity(calls)
-        while samples.count < calls {
-            let batch = min(CachedFetchScenario.fetchesPerConnection, calls - samples.count)
-            samples += try await withConnection(socket: socket) { api in
-                try await refusedFetch(api)
-                let clock = ContinuousClock()
-                var batchSamples: [Duration] = []
-                batchSamples.reserveCapacity(batch)
-                for _ in 0..<batch {
-                    let start = clock.now
-                    try await refusedFetch(api)
-                    batchSamples.append(clock.now - start)
-                }
-                return batchSamples
+        try await CachedFetchScenario.backToBack(calls: calls) { batch in
+            try await withConnection(socket: socket) { api in
+                try await CachedFetchScenario.timed(batch) { try await refusedFetch(api) }
             }
         }
-        return LatencyStats(durations: samples)
     }
 
     /// One call without the security header; anything but `InvalidArgument` is an error (a
