@@ -12,12 +12,8 @@ import WorkloadAPI
 @Suite("X509-SVID stream: when the first set is sent, and when a stream ends")
 struct X509SVIDStreamTests {
     let fixture: AgentFixture
-    let uid0: Selector
 
-    init() throws {
-        fixture = try AgentFixture()
-        uid0 = try Selector("unix:uid:0")
-    }
+    init() throws { fixture = try AgentFixture() }
 
     func entry(_ path: String, wildcard: Bool = false) throws -> RegistrationEntry { try fixture.entry(path, wildcard: wildcard) }
     func svid(for entry: RegistrationEntry) throws -> CachedSVID { try fixture.svid(for: entry) }
@@ -29,7 +25,7 @@ struct X509SVIDStreamTests {
     ) -> (X509SVIDStream, AsyncThrowingStream<X509SVIDSet, any Error>) {
         let (stream, continuation) = AsyncThrowingStream<X509SVIDSet, any Error>.makeStream()
         let state = X509SVIDStream(
-            cache: cache, selectors: [uid0], continuation: continuation, held: HeldSVIDs(), logger: Logger(label: "test"), pid: 1,
+            cache: cache, selectors: [fixture.selector], continuation: continuation, held: HeldSVIDs(), logger: Logger(label: "test"), pid: 1,
             firstSVIDTimeout: firstSVIDTimeout)
         return (state, stream)
     }

@@ -215,12 +215,6 @@ struct AgentWorkloadProvider: WorkloadIdentityProvider {
         return stream
     }
 
-    /// The first of `svids` that is revoked now, if any.
-    static func firstRevoked(_ svids: [CachedSVID], cache: IdentityCache) async -> CachedSVID? {
-        for svid in svids where await cache.isRevoked(svid) { return svid }
-        return nil
-    }
-
     static func x509Set(_ svids: [CachedSVID], bundle: SPIFFEBundle, crls: [[UInt8]] = []) -> X509SVIDSet {
         let bundleDER = bundle.x509Authorities.map { CertificateEncoding.der($0) }
         let materials = svids.map { svid in

@@ -55,7 +55,7 @@ struct X509SVIDStream: Sendable {
         if last == nil, !svids.isEmpty, svids.count < entries.count(where: { !$0.isWildcard }), now < fullSetDeadline {
             return true
         }
-        if svids.isEmpty, let revoked = await AgentWorkloadProvider.firstRevoked(served, cache: cache) {
+        if svids.isEmpty, let revoked = await firstRevoked(served) {
             // Every SVID it held is gone and one was revoked: stop at once rather than leave the
             // workload with a revoked identity until a new one is minted.
             logger.notice("workload's X509-SVID was revoked; ending its stream", metadata: ["pid": "\(pid)", "spiffe_id": "\(revoked.spiffeID)"])
@@ -78,5 +78,11 @@ struct X509SVIDStream: Sendable {
             held.set(svids)
         }
         return true
+    }
+
+    /// The first of `svids` that is revoked now, if any.
+    private func firstRevoked(_ svids: [CachedSVID]) async -> CachedSVID? {
+        for svid in svids where await cache.isRevoked(svid) { return svid }
+        return nil
     }
 }

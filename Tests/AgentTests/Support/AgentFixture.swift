@@ -12,10 +12,13 @@ import SPIFFE
 struct AgentFixture {
     let trustDomain: TrustDomain
     let ca: CertificateAuthority
+    /// The one selector of every entry: `unix:uid:0`.
+    let selector: Selector
 
     init() throws {
         trustDomain = try TrustDomain("example.org")
         ca = try CertificateAuthority.createRoot(trustDomain: trustDomain)
+        selector = try Selector("unix:uid:0")
     }
 
     /// The trust domain's bundle: the CA's certificate.
@@ -25,7 +28,7 @@ struct AgentFixture {
     func entry(_ path: String, wildcard: Bool = false) throws -> RegistrationEntry {
         RegistrationEntry(
             id: path, spiffeID: try SPIFFEID(trustDomain: trustDomain, path: path), isWildcard: wildcard,
-            parentID: try SPIFFEID(trustDomain: trustDomain, path: "/agent"), selectors: [try Selector("unix:uid:0")])
+            parentID: try SPIFFEID(trustDomain: trustDomain, path: "/agent"), selectors: [selector])
     }
 
     /// An SVID for `entry`, issued at `now` for `ttl`.
