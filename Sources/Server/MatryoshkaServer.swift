@@ -276,6 +276,9 @@ public actor MatryoshkaServer {
     private nonisolated func nodeTransport(reloader: SVIDCertificateReloader, authorities: AuthorityManager) throws -> HTTP2ServerTransport.Posix {
         let security = try HTTP2ServerTransport.Posix.TransportSecurity.mTLS(certificateReloader: reloader) { tls in
             tls.clientCertificateVerification = .noHostnameVerification
+            // Agents are verified against the trust domain's bundle only (the callback below),
+            // never the system's web PKI roots, so those are not loaded.
+            tls.trustRoots = .certificates([])
             tls.customVerificationCallback = SPIFFEPeerVerification.callback(expecting: .svidOrSelfSigned) {
                 await authorities.bundle
             }

@@ -61,6 +61,30 @@ public struct ExecSession: Sendable {
         // fetched and the server connected: a large command costs its hash only once, in parallel.
         let selectorsTask = Task { try await Self.prospectiveSelectors(executable: executable) }
         defer { selectorsTask.cancel() }
+        let directory = try PrivateDirectory.make()
+        defer { PrivateDirectory.remove(directory) }
+        let socket = try WorkloadAPIAddress(path: directory + "/workload.sock")
+        let guardian = ChildGuard<ExecChild>()
+        let watch = ExecRevocationWatch()
+        // The child's private Workload API starts listening while its SVID is obtained; it serves
+        // nothing until the child is admitted.
+        let server = WorkloadAPIServer(
+            configuration: WorkloadAPIServer.Configuration(address: socket, socketMode: 0o600, logger: logger),
+            provider: ExecWorkloadProvider(guardian: guardian, watch: watch, logger: logger))
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            defer { group.cancelAll() }
+            return try await issueAndRun(
+                executable: executable, selectors: selectorsTask, socket: socket, server: server, guardian: guardian, watch: watch)
+        }
+    }
+
+    /// Obtains the child's SVID with the caller's, runs the command with it, and revokes it when
+    /// the command exits.
+    private func issueAndRun(
+        executable: String, selectors selectorsTask: Task<Set<Selector>, any Error>, socket: WorkloadAPIAddress,
+        server: WorkloadAPIServer, guardian: ChildGuard<ExecChild>, watch: ExecRevocationWatch
+    ) async throws -> Int32 {
         let parentSet: X509SVIDSet
         do {
             parentSet = try await WorkloadAPIClient.withClient(address: options.parentSocket) { client in try await client.fetchX509Context() }
@@ -77,37 +101,49 @@ public struct ExecSession: Sendable {
         try reloader.update(chain: parent.chain, key: parent.key)
         let diagnostics = TLSDiagnostics()
         let serverID = WellKnownIDs.server(in: options.spiffeID.trustDomain)
+        let options = options
+        let logger = logger
 
         return try await NodeClient.withConnection(
             host: options.serverHost, port: options.serverPort, serverID: serverID, identity: reloader,
             bundle: { bundle }, diagnostics: diagnostics
         ) { client in
-            let entry = try await Self.entry(granting: options.spiffeID, parentID: parentID, client: client)
+            // One sync stream: its first update names the entry that grants the child, the rest
+            // push revocations, so a revoked child SVID stops being served at once.
+            let (firstEntries, found) = AsyncThrowingStream<[RegistrationEntry], any Error>.makeStream()
+            let sync = Task { await Self.follow(client: client, watch: watch, firstEntries: found, logger: logger) }
+            defer { sync.cancel() }
+            // The key and CSR are made while the server answers.
+            let key = try SigningKey(generating: .ecP256)
+            let csr = try CertificateRequests.csr(for: key)
+            let entry = try await Self.entry(granting: options.spiffeID, parentID: parentID, from: firstEntries)
             let childSelectors = try await selectorsTask.value
             let missing = Set(entry.selectors).subtracting(childSelectors)
             guard missing.isEmpty else {
                 throw AgentError("the command would not have the selectors of entry \(entry.template): missing \(missing.map(\.description).sorted().joined(separator: " "))")
             }
             let ttl = options.ttl.map { Int($0.wholeSeconds) } ?? entry.x509TTL
-            let key = try SigningKey(generating: .ecP256)
             let link = try parent.childLink(
                 for: entry, spiffeID: options.spiffeID, publicKey: key.publicKey, ttlSeconds: ttl, attestor: "exec",
                 extraSelectors: ["exec:parent_pid:\(getpid())", "exec:path:\(executable)"])
             let results = try await client.mintX509SVIDs([NodeClient.X509Request(
-                entryID: entry.id, spiffeID: entry.isWildcard ? options.spiffeID.description : "",
-                csr: try CertificateRequests.csr(for: key), lineageLink: link)])
+                entryID: entry.id, spiffeID: entry.isWildcard ? options.spiffeID.description : "", csr: csr, lineageLink: link)])
             guard case .success(let chain)? = results[entry.id] else {
                 if case .failure(let error)? = results[entry.id] { throw AgentError("the server refused \(options.spiffeID): \(error.message)") }
                 throw AgentError("the server returned no SVID for \(options.spiffeID)")
             }
-            let child = CachedSVID(entryID: entry.id, spiffeID: options.spiffeID, chain: chain, key: key)
+            let svid = CachedSVID(entryID: entry.id, spiffeID: options.spiffeID, chain: chain, key: key)
             logger.info("child identity issued", metadata: [
                 "spiffe_id": "\(options.spiffeID)", "serial": "\(chain[0].serialNumber.hexString)",
                 "expires": "\(chain[0].notValidAfter.formatted(.iso8601))", "parent": "\(parentID)",
             ])
+            if let reason = await watch.watch(svid) {
+                logger.warning("the child's SVID is revoked already; it will not be served", metadata: ["reason": "\(reason)"])
+            }
+            _ = try await server.waitUntilListening()
             let status = try await ChildProcess.run(
-                executable: executable, arguments: options.command, environment: options.environment,
-                svid: child, entry: entry, parent: parent, bundle: bundle, client: client, logger: logger)
+                executable: executable, arguments: options.command, environment: options.environment, socket: socket, guardian: guardian,
+                serving: ExecChild(svid: svid, entry: entry, parent: parent, bundle: bundle, client: client), logger: logger)
             do {
                 let revoked = try await client.revoke([chain[0].serialNumber.hexString], reason: "exec child exited with status \(status)")
                 logger.info("child identity revoked", metadata: ["spiffe_id": "\(options.spiffeID)", "revoked": "\(revoked)"])
@@ -118,23 +154,36 @@ public struct ExecSession: Sendable {
         }
     }
 
-    /// The entry under `parentID` that grants `id`, from the server's view of what the caller serves.
-    static func entry(granting id: SPIFFEID, parentID: SPIFFEID, client: NodeClient) async throws -> RegistrationEntry {
-        let (entries, found) = AsyncThrowingStream<[RegistrationEntry], any Error>.makeStream()
-        let sync = Task {
-            do {
-                try await client.sync { entries, _, _ in
-                    found.yield(entries)
-                    found.finish()
-                }
-                found.finish()
-            } catch {
-                found.finish(throwing: error)
-            }
-        }
-        defer { sync.cancel() }
+    /// Follows the session's sync stream: hands its first update's entries to `firstEntries`
+    /// and gives every update's revocations to `watch`, until the stream ends or is cancelled.
+    static func follow(
+        client: NodeClient, watch: ExecRevocationWatch, firstEntries: AsyncThrowingStream<[RegistrationEntry], any Error>.Continuation, logger: Logger
+    ) async {
         do {
-            for try await list in entries {
+            try await client.syncUpdates { state, isFirst in
+                if state.revocationsChanged, let reason = await watch.update(state.revocations) {
+                    logger.warning("the child's SVID was revoked; no longer serving it", metadata: ["reason": "\(reason)"])
+                }
+                if isFirst {
+                    firstEntries.yield(state.entries)
+                    firstEntries.finish()
+                }
+            }
+            firstEntries.finish()
+        } catch is CancellationError {
+            firstEntries.finish()
+        } catch {
+            firstEntries.finish(throwing: error)
+            logger.info("the server ended the sync stream; revocations are no longer followed", metadata: ["reason": "\(error)"])
+        }
+    }
+
+    /// The entry under `parentID` that grants `id`, from the first update of the sync stream.
+    static func entry(
+        granting id: SPIFFEID, parentID: SPIFFEID, from updates: AsyncThrowingStream<[RegistrationEntry], any Error>
+    ) async throws -> RegistrationEntry {
+        do {
+            for try await list in updates {
                 if let entry = list.first(where: { $0.grants(id) }) { return entry }
                 let prefix = id.path.split(separator: "/").dropLast().map { "/" + $0 }.joined()
                 throw AgentError("no entry with parent \(parentID) grants \(id) (register one, e.g. \(id.trustDomain.id)\(prefix)/* with --parent-id \(parentID))")

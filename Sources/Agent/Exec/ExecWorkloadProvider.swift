@@ -4,41 +4,53 @@ import MatryoshkaAPI
 import SPIFFE
 import WorkloadAPI
 
-/// The Workload API of an exec'd child: its one X509-SVID, JWT-SVIDs for it minted on demand
-/// (vouched for by the caller's key), and the bundle — to the child and its descendants only.
-struct ExecWorkloadProvider: WorkloadIdentityProvider {
+/// What an exec'd child is served once it is admitted: its one X509-SVID, and what JWT-SVIDs
+/// for it are minted with.
+struct ExecChild: Sendable {
     let svid: CachedSVID
     let entry: RegistrationEntry
+    /// The caller's identity, whose key vouches for the child's JWT-SVIDs.
     let parent: LayerIdentity
     let bundle: SPIFFEBundle
     let client: NodeClient
-    let guardian: ChildGuard
+}
+
+/// The Workload API of an exec'd child: its one X509-SVID, JWT-SVIDs for it minted on demand
+/// (vouched for by the caller's key), and the bundle — to the child and its descendants only.
+/// It listens before the child's SVID is minted and serves nothing until the child is admitted.
+struct ExecWorkloadProvider: WorkloadIdentityProvider {
+    let guardian: ChildGuard<ExecChild>
     /// Revocations from the server: a revoked child SVID is no longer served.
     let watch: ExecRevocationWatch
     let logger: Logger
 
-    private func admit(_ caller: CallerCredentials) async throws {
-        if let refusal = await guardian.refusal(for: caller.pid) {
+    private func admit(_ caller: CallerCredentials) async throws -> ExecChild {
+        let child: ExecChild
+        switch await guardian.admission(of: caller.pid) {
+        case .refused(let refusal):
             logger.warning("refused a process on the exec socket", metadata: ["pid": "\(caller.pid)", "reason": "\(refusal)"])
             throw WorkloadAPIError.noIdentity(detail: refusal)
+        case .admitted(let admitted):
+            child = admitted
         }
         if let reason = await watch.revokedReason {
             throw WorkloadAPIError.noIdentity(detail: "this child's SVID was revoked: \(reason)")
         }
+        return child
     }
 
     func x509SVIDUpdates(for caller: CallerCredentials) async throws -> AsyncThrowingStream<X509SVIDSet, any Error> {
-        try await admit(caller)
-        return await updates { [svid, bundle, watch] in
+        let child = try await admit(caller)
+        return await updates { [child, watch] in
             if let reason = await watch.revokedReason {
                 throw WorkloadAPIError.noIdentity(detail: "this child's SVID was revoked: \(reason)")
             }
-            return AgentWorkloadProvider.x509Set([svid], bundle: bundle, crls: await watch.revocations.crls)
+            return AgentWorkloadProvider.x509Set([child.svid], bundle: child.bundle, crls: await watch.revocations.crls)
         }
     }
 
     func x509BundleUpdates(for caller: CallerCredentials) async throws -> AsyncThrowingStream<X509BundleSet, any Error> {
-        try await admit(caller)
+        let bundle = try await admit(caller).bundle
         return await updates { [bundle, watch] in
             X509BundleSet(
                 bundles: [bundle.trustDomain.id.description: bundle.x509Authorities.map { CertificateEncoding.der($0) }],
@@ -75,7 +87,8 @@ struct ExecWorkloadProvider: WorkloadIdentityProvider {
     }
 
     func jwtSVIDs(for caller: CallerCredentials, audience: [String], spiffeID: String?) async throws -> [JWTSVIDMaterial] {
-        try await admit(caller)
+        let child = try await admit(caller)
+        let svid = child.svid
         if let spiffeID, spiffeID != svid.spiffeID.description {
             logger.warning("refused the exec'd child a JWT-SVID for another identity", metadata: [
                 "pid": "\(caller.pid)", "holds": "\(svid.spiffeID)", "asked_for": "\(spiffeID)",
@@ -83,8 +96,9 @@ struct ExecWorkloadProvider: WorkloadIdentityProvider {
             throw WorkloadAPIError.noIdentity(detail: "this child holds \(svid.spiffeID), not \(spiffeID)")
         }
         do {
-            let link = try parent.childLink(for: entry, spiffeID: svid.spiffeID, publicKey: nil, ttlSeconds: entry.jwtTTL, attestor: "exec")
-            let minted = try await client.mintJWTSVID(
+            let entry = child.entry
+            let link = try child.parent.childLink(for: entry, spiffeID: svid.spiffeID, publicKey: nil, ttlSeconds: entry.jwtTTL, attestor: "exec")
+            let minted = try await child.client.mintJWTSVID(
                 entryID: entry.id, spiffeID: entry.isWildcard ? svid.spiffeID.description : "", audience: audience, lineageLink: link)
             return [JWTSVIDMaterial(spiffeID: svid.spiffeID.description, token: minted.token)]
         } catch {
@@ -93,13 +107,13 @@ struct ExecWorkloadProvider: WorkloadIdentityProvider {
     }
 
     func jwtBundleUpdates(for caller: CallerCredentials) async throws -> AsyncThrowingStream<JWTBundleSet, any Error> {
-        try await admit(caller)
+        let bundle = try await admit(caller).bundle
         let set = JWTBundleSet(bundles: [bundle.trustDomain.id.description: Array((try? bundle.jwtBundle.jwks()) ?? Data())])
         return AsyncThrowingStream { $0.yield(set) }
     }
 
     func validateJWTSVID(_ token: String, audience: String, for caller: CallerCredentials) async throws -> ValidatedJWT {
-        try await admit(caller)
+        let bundle = try await admit(caller).bundle
         let verified: JWTSVID
         do {
             verified = try await JWTSVIDVerifier(bundles: bundle).verify(token, audience: audience)
