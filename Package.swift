@@ -211,7 +211,7 @@ let package = Package(
             // symbol of the 235 MiB binary (~72 000) in its dynamic symbol table; the dynamic loader's
             // lookups and the runtime's start-up `dladdr` walk it at every process start (`exec`
             // runs one per sub-task). Nothing loads against the executable's symbols, so export
-            // none: 2.5–3 ms off each start (BENCHMARKS.md). A no-op for dynamically linked builds.
+            // none: 1–3 ms off each start (BENCHMARKS.md). A no-op for dynamically linked builds.
             linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux]))]
         ),
         // Shared by the test targets: running external commands without blocking the concurrency pool.
