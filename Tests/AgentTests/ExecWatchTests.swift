@@ -56,7 +56,7 @@ struct ExecWatchTests {
         try child.run()
         defer { child.terminate() }
         let guardian = ChildGuard<String>()
-        guard case .refused(let early) = await guardian.admission(of: child.processIdentifier) else {
+        guard case .refused(let early) = await guardian.admission(of: child.processIdentifier, patience: .milliseconds(50)) else {
             Issue.record("admitted before the child was")
             return
         }
@@ -72,5 +72,19 @@ struct ExecWatchTests {
             return
         }
         #expect(stranger.contains("is not the exec'd child (pid \(child.processIdentifier))"), "\(stranger)")
+    }
+
+    @Test("a caller that arrives between the child's spawn and its admission waits for it")
+    func earlyCallerWaitsForAdmission() async throws {
+        let guardian = ChildGuard<String>()
+        let pid = getpid()
+        async let early = guardian.admission(of: pid, patience: .seconds(30))
+        try await Task.sleep(for: .milliseconds(50))
+        await guardian.admit(pid, serving: "served")
+        guard case .admitted(let served) = await early else {
+            Issue.record("the early caller was refused")
+            return
+        }
+        #expect(served == "served")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MatryoshkaAPI
 import WorkloadAPI
 
 /// Starts the exec'd command pointed at its private Workload API, admits it (and its
@@ -26,11 +27,28 @@ actor ChildGuard<Served: Sendable> {
     }
 
     private var admitted: (pid: Int32, child: Served)?
+    private let admissions = ChangeSignal()
 
-    func admit(_ pid: Int32, serving child: Served) { admitted = (pid, child) }
+    func admit(_ pid: Int32, serving child: Served) {
+        admitted = (pid, child)
+        admissions.signal()
+    }
 
     /// What `pid` is served if it is the child or one of its descendants, else why it is refused.
-    func admission(of pid: Int32) -> Admission {
+    /// A caller that arrives before the child is admitted (the child can connect between its spawn
+    /// and `admit`) waits for the admission, up to `patience`, then is refused.
+    func admission(of pid: Int32, patience: Duration = .seconds(2)) async -> Admission {
+        if admitted == nil {
+            let admissions = admissions.stream()
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await _ in admissions { return }
+                }
+                group.addTask { try? await Task.sleep(for: patience) }
+                await group.next()
+                group.cancelAll()
+            }
+        }
         guard let admitted else { return .refused("the child has not started yet") }
         if CallerPolicy.descendantsOf(admitted.pid).refusal(for: CallerCredentials(pid: pid, uid: 0, gid: 0)) != nil {
             return .refused("process \(pid) is not the exec'd child (pid \(admitted.pid)) or its descendant")
