@@ -144,6 +144,9 @@ public struct ExecSession: Sendable {
             let status = try await ChildProcess.run(
                 executable: executable, arguments: options.command, environment: options.environment, socket: socket, guardian: guardian,
                 serving: ExecChild(svid: svid, entry: entry, parent: parent, bundle: bundle, client: client), logger: logger)
+            // The child is gone: stop following revocations before revoking its SVID, whose own
+            // revocation would otherwise come back on the stream as a warning.
+            sync.cancel()
             do {
                 let revoked = try await client.revoke([chain[0].serialNumber.hexString], reason: "exec child exited with status \(status)")
                 logger.info("child identity revoked", metadata: ["spiffe_id": "\(options.spiffeID)", "revoked": "\(revoked)"])
