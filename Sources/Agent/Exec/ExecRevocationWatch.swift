@@ -24,7 +24,6 @@ actor ExecRevocationWatch {
 
     /// Takes the revocations of a sync update; returns why the child's SVID is revoked if this
     /// update is the one that revoked it.
-    @discardableResult
     func update(_ list: RevocationList) -> String? {
         guard list != revocations else { return nil }
         revocations = list

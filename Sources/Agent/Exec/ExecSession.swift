@@ -101,8 +101,6 @@ public struct ExecSession: Sendable {
         try reloader.update(chain: parent.chain, key: parent.key)
         let diagnostics = TLSDiagnostics()
         let serverID = WellKnownIDs.server(in: options.spiffeID.trustDomain)
-        let options = options
-        let logger = logger
 
         return try await NodeClient.withConnection(
             host: options.serverHost, port: options.serverPort, serverID: serverID, identity: reloader,

@@ -87,12 +87,6 @@ struct NodeClient: Sendable {
         return try Self.chain(response.svidChain)
     }
 
-    /// Receives the entries this agent serves and the bundle, now and on every change, until the
-    /// stream ends or fails.
-    func sync(_ handle: @escaping @Sendable (_ entries: [RegistrationEntry], _ bundle: SPIFFEBundle, _ isFirst: Bool) async throws -> Void) async throws {
-        try await syncUpdates { state, isFirst in try await handle(state.entries, state.bundle, isFirst) }
-    }
-
     /// What the server says after one sync update: the entries this layer serves, the bundle and
     /// the revocations, and which of them changed with it (all of them in a stream's first update).
     struct SyncState: Sendable {
