@@ -124,6 +124,13 @@ public struct ExecSession: Sendable {
             let link = try parent.childLink(
                 for: entry, spiffeID: options.spiffeID, publicKey: key.publicKey, ttlSeconds: ttl, attestor: "exec",
                 extraSelectors: ["exec:parent_pid:\(getpid())", "exec:path:\(executable)"])
+            // The private socket must be serving before anything is issued: a child SVID minted for
+            // a socket that never listens would stay valid, unrevoked, until its TTL.
+            do {
+                _ = try await server.waitUntilListening()
+            } catch {
+                throw AgentError("cannot serve the child's Workload API on \(socket.path): \(error)")
+            }
             let results = try await client.mintX509SVIDs([NodeClient.X509Request(
                 entryID: entry.id, spiffeID: entry.isWildcard ? options.spiffeID.description : "", csr: csr, lineageLink: link)])
             guard case .success(let chain)? = results[entry.id] else {
@@ -138,7 +145,6 @@ public struct ExecSession: Sendable {
             if let reason = await watch.watch(svid) {
                 logger.warning("the child's SVID is revoked already; it will not be served", metadata: ["reason": "\(reason)"])
             }
-            _ = try await server.waitUntilListening()
             let status = try await ChildProcess.run(
                 executable: executable, arguments: options.command, environment: options.environment, socket: socket, guardian: guardian,
                 serving: ExecChild(svid: svid, entry: entry, parent: parent, bundle: bundle, client: client), logger: logger)
