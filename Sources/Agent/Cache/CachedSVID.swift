@@ -6,11 +6,12 @@ import X509
 
 /// An X509-SVID the agent holds for an entry: the chain the server signed and the key the agent
 /// generated for it (the key never left the agent).
+///
+/// It keeps what the Workload API sends and what revocation and renewal check, not the parsed
+/// certificates or the key object beside them (~2.7 KB per SVID; BENCHMARKS.md, *Agent RSS*).
 struct CachedSVID: Sendable {
     let entryID: String
     let spiffeID: SPIFFEID
-    let chain: [Certificate]
-    let key: SigningKey
     /// The chain and the key as the Workload API sends them (DER, PKCS#8), encoded once here
     /// rather than on every fetch.
     let chainDER: [[UInt8]]
@@ -19,6 +20,8 @@ struct CachedSVID: Sendable {
     /// what a revocation is checked against, without parsing the certificate again.
     let serialNumber: String
     let lineageKeyHashes: [String]
+    let notBefore: Date
+    let expiresAt: Date
 
     /// When the agent received it: the life it was issued with starts about then.
     var receivedAt: Date
@@ -26,17 +29,14 @@ struct CachedSVID: Sendable {
     init(entryID: String, spiffeID: SPIFFEID, chain: [Certificate], key: SigningKey, receivedAt: Date = Date()) {
         self.entryID = entryID
         self.spiffeID = spiffeID
-        self.chain = chain
-        self.key = key
         self.receivedAt = receivedAt
         chainDER = chain.map { CertificateEncoding.der($0) }
         keyPKCS8 = (try? PrivateKeyEncoding.pkcs8DER(key.certificatePrivateKey)) ?? []
         serialNumber = chain[0].serialNumber.hexString
         lineageKeyHashes = ((try? LineageExtension.lineage(of: chain[0])) ?? nil)?.links.compactMap(\.publicKeyHash) ?? []
+        notBefore = chain[0].notValidBefore
+        expiresAt = chain[0].notValidAfter
     }
-
-    var notBefore: Date { chain[0].notValidBefore }
-    var expiresAt: Date { chain[0].notValidAfter }
 
     /// When to replace it: half-way through the life it was issued with, as SPIRE does. Not
     /// counted from notBefore: the CA backdates that (``CertificateAuthority/backdate``) for clock

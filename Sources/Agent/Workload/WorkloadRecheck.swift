@@ -99,7 +99,7 @@ extension AgentWorkloadProvider {
     }
 
     private func revokeHeld(_ svids: [CachedSVID], caller: CallerCredentials, reason: String) async {
-        let serials = svids.map { $0.chain[0].serialNumber.hexString }
+        let serials = svids.map(\.serialNumber)
         logger.warning("workload re-check failed; revoking the identities it held", metadata: [
             "pid": "\(caller.pid)", "reason": "\(reason)", "spiffe_ids": "\(svids.map(\.spiffeID.description).joined(separator: " "))",
             "serials": "\(serials.joined(separator: " "))",
