@@ -212,7 +212,20 @@ let package = Package(
             // lookups and the runtime's start-up `dladdr` walk it at every process start (`exec`
             // runs one per sub-task). Nothing loads against the executable's symbols, so export
             // none: 1–3 ms off each start (BENCHMARKS.md). A no-op for dynamically linked builds.
-            linkerSettings: [.unsafeFlags(["-Xlinker", "--no-export-dynamic"], .when(platforms: [.linux]))]
+            //
+            // The functions an agent and `exec` run (~3 MiB of ~34) are laid out together, as
+            // `scripts/link-order` recorded them under callgrind: the kernel maps code in 64 KiB
+            // windows around each page touched, so scattered they kept ~24 MiB of the binary resident
+            // in every agent. It moves only functions compiled into sections of their own, which
+            // `scripts/build-release` asks of every package (`-function-sections`). gold's option
+            // (Swift's default linker on Linux); names no longer defined are ignored.
+            exclude: ["matryoshka.order"],
+            linkerSettings: [
+                .unsafeFlags(
+                    ["-Xlinker", "--no-export-dynamic",
+                     "-Xlinker", "--section-ordering-file=\(Context.packageDirectory)/Sources/matryoshka/matryoshka.order"],
+                    .when(platforms: [.linux]))
+            ]
         ),
         // Shared by the test targets: running external commands without blocking the concurrency pool.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
