@@ -127,11 +127,11 @@ let package = Package(
             ],
             exclude: ["Proto"]
         ),
-        // libtss2 (ESAPI, TCTI loader, marshalling) from the system.
-        .systemLibrary(
+        // libtss2's headers (ESAPI, TCTI loader, marshalling, response codes) and a loader that
+        // dlopens the libraries when a TPM is first opened: nothing links them.
+        .target(
             name: "CTSS2",
-            pkgConfig: "tss2-esys",
-            providers: [.apt(["libtss2-dev"])]
+            linkerSettings: [.linkedLibrary("dl")]
         ),
         // TPM 2.0 operations (agent side through libtss2) and their software verification (server side).
         .target(

@@ -63,6 +63,9 @@ struct HappyPathTests {
             for process in [server, agent.process] {
                 let errors = process.lines().filter { $0.contains(" error matryoshka.") || $0.contains(" critical matryoshka.") }
                 #expect(errors.isEmpty, "\(process.name) logged errors: \(errors)")
+                // Without a TPM neither loads libtss2 (nor the libcrypto it depends on).
+                let libraries = TestProcess.read("/proc/\(process.pid)/maps").split(separator: "\n").filter { $0.contains("libtss2") || $0.contains("libcrypto") }
+                #expect(libraries.isEmpty, "\(process.name) mapped \(libraries)")
             }
 
             // And the wrong audience is refused, by the agent and offline.

@@ -8,15 +8,15 @@ extension ESAPIContext {
         let endorsementKey = try endorsementKey(key.endorsementKey).handle
         let esys = try context()
         var credentialBlob = try Marshalling.unmarshal(
-            challenge.credentialBlob, as: TPM2B_ID_OBJECT(), "Tss2_MU_TPM2B_ID_OBJECT_Unmarshal", Tss2_MU_TPM2B_ID_OBJECT_Unmarshal)
+            challenge.credentialBlob, as: TPM2B_ID_OBJECT(), "Tss2_MU_TPM2B_ID_OBJECT_Unmarshal", tss.Tss2_MU_TPM2B_ID_OBJECT_Unmarshal)
         var secret = try Marshalling.unmarshal(
             challenge.encryptedSecret, as: TPM2B_ENCRYPTED_SECRET(), "Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal",
-            Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal)
+            tss.Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal)
         var certInfo: UnsafeMutablePointer<TPM2B_DIGEST>?
         defer { esysFree(certInfo) }
         try withEndorsementPolicySession { session throws(TPMDeviceError) in
             try TPMDeviceError.check(
-                Esys_ActivateCredential(
+                tss.Esys_ActivateCredential(
                     esys, attestationKey, endorsementKey, ESYSHandle.password, session, ESYSHandle.none,
                     &credentialBlob, &secret, &certInfo),
                 "Esys_ActivateCredential")
@@ -30,7 +30,7 @@ extension ESAPIContext {
         let signingKey = try attestationKeyHandle(key)
         let esys = try context()
         var data = try Marshalling.unmarshal(
-            Marshalling.sized(qualifyingData), as: TPM2B_DATA(), "Tss2_MU_TPM2B_DATA_Unmarshal", Tss2_MU_TPM2B_DATA_Unmarshal)
+            Marshalling.sized(qualifyingData), as: TPM2B_DATA(), "Tss2_MU_TPM2B_DATA_Unmarshal", tss.Tss2_MU_TPM2B_DATA_Unmarshal)
         var scheme = TPMT_SIG_SCHEME()
         scheme.scheme = TPMAlgorithm.null.rawValue
         var selection = try pcrSelection(pcrs)
@@ -41,11 +41,11 @@ extension ESAPIContext {
             esysFree(signature)
         }
         try TPMDeviceError.check(
-            Esys_Quote(esys, signingKey, ESYSHandle.password, ESYSHandle.none, ESYSHandle.none, &data, &scheme, &selection, &quoted, &signature),
+            tss.Esys_Quote(esys, signingKey, ESYSHandle.password, ESYSHandle.none, ESYSHandle.none, &data, &scheme, &selection, &quoted, &signature),
             "Esys_Quote")
         guard let quoted, let signature else { throw .unexpectedResponse(command: "Esys_Quote", reason: "no attestation or signature returned") }
         let attest = Marshalling.bytes(size: quoted.pointee.size, buffer: quoted.pointee.attestationData)
-        let signatureBytes = try Marshalling.marshal(signature.pointee, "Tss2_MU_TPMT_SIGNATURE_Marshal", Tss2_MU_TPMT_SIGNATURE_Marshal)
+        let signatureBytes = try Marshalling.marshal(signature.pointee, "Tss2_MU_TPMT_SIGNATURE_Marshal", tss.Tss2_MU_TPMT_SIGNATURE_Marshal)
         return (attest, signatureBytes)
     }
 
@@ -64,11 +64,11 @@ extension ESAPIContext {
                 esysFree(digests)
             }
             try TPMDeviceError.check(
-                Esys_PCR_Read(esys, ESYSHandle.none, ESYSHandle.none, ESYSHandle.none, &selection, nil, &selectionOut, &digests),
+                tss.Esys_PCR_Read(esys, ESYSHandle.none, ESYSHandle.none, ESYSHandle.none, &selection, nil, &selectionOut, &digests),
                 "Esys_PCR_Read")
             guard let selectionOut, let digests else { throw .unexpectedResponse(command: "Esys_PCR_Read", reason: "no values returned") }
-            let selectionBytes = try Marshalling.marshal(selectionOut.pointee, "Tss2_MU_TPML_PCR_SELECTION_Marshal", Tss2_MU_TPML_PCR_SELECTION_Marshal)
-            let digestBytes = try Marshalling.marshal(digests.pointee, "Tss2_MU_TPML_DIGEST_Marshal", Tss2_MU_TPML_DIGEST_Marshal)
+            let selectionBytes = try Marshalling.marshal(selectionOut.pointee, "Tss2_MU_TPML_PCR_SELECTION_Marshal", tss.Tss2_MU_TPML_PCR_SELECTION_Marshal)
+            let digestBytes = try Marshalling.marshal(digests.pointee, "Tss2_MU_TPML_DIGEST_Marshal", tss.Tss2_MU_TPML_DIGEST_Marshal)
             let read: [Int]
             let list: [[UInt8]]
             do {
@@ -105,7 +105,7 @@ extension ESAPIContext {
             var random: UnsafeMutablePointer<TPM2B_DIGEST>?
             defer { esysFree(random) }
             try TPMDeviceError.check(
-                Esys_GetRandom(esys, ESYSHandle.none, ESYSHandle.none, ESYSHandle.none, UInt16(min(32, count - result.count)), &random),
+                tss.Esys_GetRandom(esys, ESYSHandle.none, ESYSHandle.none, ESYSHandle.none, UInt16(min(32, count - result.count)), &random),
                 "Esys_GetRandom")
             guard let random, random.pointee.size > 0 else {
                 throw .unexpectedResponse(command: "Esys_GetRandom", reason: "no bytes returned")
@@ -118,6 +118,6 @@ extension ESAPIContext {
     /// A libtss2 `TPML_PCR_SELECTION` of SHA-256 PCRs.
     private func pcrSelection(_ indices: [Int]) throws(TPMDeviceError) -> TPML_PCR_SELECTION {
         let bytes = PCRSelection.marshalList([PCRSelection(hash: .sha256, indices: indices)])
-        return try Marshalling.unmarshal(bytes, as: TPML_PCR_SELECTION(), "Tss2_MU_TPML_PCR_SELECTION_Unmarshal", Tss2_MU_TPML_PCR_SELECTION_Unmarshal)
+        return try Marshalling.unmarshal(bytes, as: TPML_PCR_SELECTION(), "Tss2_MU_TPML_PCR_SELECTION_Unmarshal", tss.Tss2_MU_TPML_PCR_SELECTION_Unmarshal)
     }
 }

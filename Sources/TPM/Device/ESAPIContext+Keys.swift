@@ -19,7 +19,7 @@ extension ESAPIContext {
         var handle: ESYS_TR = ESYSHandle.none
         var outPublic: UnsafeMutablePointer<TPM2B_PUBLIC>?
         try TPMDeviceError.check(
-            Esys_CreatePrimary(
+            tss.Esys_CreatePrimary(
                 esys, ESYSHandle.endorsement, ESYSHandle.password, ESYSHandle.none, ESYSHandle.none,
                 &sensitive, &template, &outsideInfo, &creationPCR, &handle, &outPublic, nil, nil, nil),
             "Esys_CreatePrimary(TPM_RH_ENDORSEMENT, EK \(algorithm.rawValue))")
@@ -52,14 +52,14 @@ extension ESAPIContext {
         }
         try withEndorsementPolicySession { session throws(TPMDeviceError) in
             try TPMDeviceError.check(
-                Esys_Create(
+                tss.Esys_Create(
                     esys, endorsementKey, session, ESYSHandle.none, ESYSHandle.none,
                     &sensitive, &template, &outsideInfo, &creationPCR, &outPrivate, &outPublic, nil, nil, nil),
                 "Esys_Create(AK \(algorithm.rawValue) under EK)")
         }
         let area = try publicArea(outPublic, from: "Esys_Create")
         guard let outPrivate else { throw .unexpectedResponse(command: "Esys_Create", reason: "no private area returned") }
-        let privateBlob = try Marshalling.marshal(outPrivate.pointee, "Tss2_MU_TPM2B_PRIVATE_Marshal", Tss2_MU_TPM2B_PRIVATE_Marshal)
+        let privateBlob = try Marshalling.marshal(outPrivate.pointee, "Tss2_MU_TPM2B_PRIVATE_Marshal", tss.Tss2_MU_TPM2B_PRIVATE_Marshal)
         let key = TPMAttestationKey(publicArea: area, privateBlob: privateBlob, endorsementKey: parent)
         _ = try attestationKeyHandle(key)
         return key
@@ -75,18 +75,18 @@ extension ESAPIContext {
         let endorsementKey = try endorsementKey(key.endorsementKey).handle
         let esys = try context()
         var inPrivate = try Marshalling.unmarshal(
-            key.privateBlob, as: TPM2B_PRIVATE(), "Tss2_MU_TPM2B_PRIVATE_Unmarshal", Tss2_MU_TPM2B_PRIVATE_Unmarshal)
+            key.privateBlob, as: TPM2B_PRIVATE(), "Tss2_MU_TPM2B_PRIVATE_Unmarshal", tss.Tss2_MU_TPM2B_PRIVATE_Unmarshal)
         var inPublic = try Marshalling.unmarshal(
-            Marshalling.sized(key.publicArea.marshalled), as: TPM2B_PUBLIC(), "Tss2_MU_TPM2B_PUBLIC_Unmarshal", Tss2_MU_TPM2B_PUBLIC_Unmarshal)
+            Marshalling.sized(key.publicArea.marshalled), as: TPM2B_PUBLIC(), "Tss2_MU_TPM2B_PUBLIC_Unmarshal", tss.Tss2_MU_TPM2B_PUBLIC_Unmarshal)
         var handle: ESYS_TR = ESYSHandle.none
         try withEndorsementPolicySession { session throws(TPMDeviceError) in
             try TPMDeviceError.check(
-                Esys_Load(esys, endorsementKey, session, ESYSHandle.none, ESYSHandle.none, &inPrivate, &inPublic, &handle),
+                tss.Esys_Load(esys, endorsementKey, session, ESYSHandle.none, ESYSHandle.none, &inPrivate, &inPublic, &handle),
                 "Esys_Load(AK under EK)")
         }
         var name: UnsafeMutablePointer<TPM2B_NAME>?
         defer { esysFree(name) }
-        let rc = Esys_TR_GetName(esys, handle, &name)
+        let rc = tss.Esys_TR_GetName(esys, handle, &name)
         guard rc == 0, let name else {
             flush(handle)
             throw TPMDeviceError.failure("Esys_TR_GetName", rc)

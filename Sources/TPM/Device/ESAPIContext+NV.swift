@@ -13,14 +13,14 @@ extension ESAPIContext {
         let hexIndex = "0x" + String(index, radix: 16)
         var nvHandle: ESYS_TR = ESYSHandle.none
         try TPMDeviceError.check(
-            Esys_TR_FromTPMPublic(esys, index, ESYSHandle.none, ESYSHandle.none, ESYSHandle.none, &nvHandle),
+            tss.Esys_TR_FromTPMPublic(esys, index, ESYSHandle.none, ESYSHandle.none, ESYSHandle.none, &nvHandle),
             "Esys_TR_FromTPMPublic(\(hexIndex))")
-        defer { _ = Esys_TR_Close(esys, &nvHandle) }
+        defer { _ = tss.Esys_TR_Close(esys, &nvHandle) }
 
         var nvPublic: UnsafeMutablePointer<TPM2B_NV_PUBLIC>?
         defer { esysFree(nvPublic) }
         try TPMDeviceError.check(
-            Esys_NV_ReadPublic(esys, nvHandle, ESYSHandle.none, ESYSHandle.none, ESYSHandle.none, &nvPublic, nil),
+            tss.Esys_NV_ReadPublic(esys, nvHandle, ESYSHandle.none, ESYSHandle.none, ESYSHandle.none, &nvPublic, nil),
             "Esys_NV_ReadPublic(\(hexIndex))")
         guard let nvPublic else { throw .unexpectedResponse(command: "Esys_NV_ReadPublic", reason: "no public area returned") }
         let size = Int(nvPublic.pointee.nvPublic.dataSize)
@@ -42,7 +42,7 @@ extension ESAPIContext {
             var out: UnsafeMutablePointer<TPM2B_MAX_NV_BUFFER>?
             defer { esysFree(out) }
             try TPMDeviceError.check(
-                Esys_NV_Read(
+                tss.Esys_NV_Read(
                     esys, authorisation, nvHandle, ESYSHandle.password, ESYSHandle.none, ESYSHandle.none,
                     UInt16(length), UInt16(data.count), &out),
                 "Esys_NV_Read(\(hexIndex), offset \(data.count))")
@@ -59,7 +59,7 @@ extension ESAPIContext {
         var capability: UnsafeMutablePointer<TPMS_CAPABILITY_DATA>?
         defer { esysFree(capability) }
         try TPMDeviceError.check(
-            Esys_GetCapability(esys, ESYSHandle.none, ESYSHandle.none, ESYSHandle.none, TPM2_CAP(0x0000_0001), handle, 1, &more, &capability),
+            tss.Esys_GetCapability(esys, ESYSHandle.none, ESYSHandle.none, ESYSHandle.none, TPM2_CAP(0x0000_0001), handle, 1, &more, &capability),
             "Esys_GetCapability(TPM_CAP_HANDLES)")
         guard let capability else { return false }
         let handles = capability.pointee.data.handles
@@ -74,7 +74,7 @@ extension ESAPIContext {
         var capability: UnsafeMutablePointer<TPMS_CAPABILITY_DATA>?
         defer { esysFree(capability) }
         try TPMDeviceError.check(
-            Esys_GetCapability(esys, ESYSHandle.none, ESYSHandle.none, ESYSHandle.none, TPM2_CAP(0x0000_0006), property, 1, &more, &capability),
+            tss.Esys_GetCapability(esys, ESYSHandle.none, ESYSHandle.none, ESYSHandle.none, TPM2_CAP(0x0000_0006), property, 1, &more, &capability),
             "Esys_GetCapability(TPM_PT_NV_BUFFER_MAX)")
         guard let capability else { return 512 }
         let properties = capability.pointee.data.tpmProperties

@@ -15,6 +15,8 @@ enum ESYSHandle {
 /// three transient objects), so at most one EK and one AK are loaded at a time; everything
 /// loaded is flushed on ``close()`` and when the context is released.
 final class ESAPIContext {
+    /// The libtss2 functions.
+    let tss: MatryoshkaTSS2
     private var esys: OpaquePointer?
     private var tcti: OpaquePointer?
     /// The loaded EK, created with TPM2_CreatePrimary.
@@ -23,14 +25,17 @@ final class ESAPIContext {
     var loadedAttestationKey: (name: [UInt8], handle: ESYS_TR)?
 
     /// Opens a TCTI with `Tss2_TctiLdr_Initialize` (e.g. `swtpm:host=127.0.0.1,port=2321`,
-    /// `device:/dev/tpmrm0`, `mssim:host=…,port=…`) and an ESAPI context on it with `Esys_Initialize`.
+    /// `device:/dev/tpmrm0`, `mssim:host=…,port=…`) and an ESAPI context on it with `Esys_Initialize`,
+    /// loading libtss2 first if this is the process's first TPM.
     init(tcti configuration: String) throws(TPMDeviceError) {
+        let tss = try LibTSS2.shared().api
+        self.tss = tss
         var tcti: OpaquePointer?
-        try TPMDeviceError.check(Tss2_TctiLdr_Initialize(configuration, &tcti), "Tss2_TctiLdr_Initialize(\(configuration))")
+        try TPMDeviceError.check(tss.Tss2_TctiLdr_Initialize(configuration, &tcti), "Tss2_TctiLdr_Initialize(\(configuration))")
         var esys: OpaquePointer?
-        let rc = Esys_Initialize(&esys, tcti, nil)
+        let rc = tss.Esys_Initialize(&esys, tcti, nil)
         guard rc == 0 else {
-            Tss2_TctiLdr_Finalize(&tcti)
+            tss.Tss2_TctiLdr_Finalize(&tcti)
             throw TPMDeviceError.failure("Esys_Initialize", rc)
         }
         self.tcti = tcti
@@ -52,17 +57,24 @@ final class ESAPIContext {
         flushAttestationKey()
         flushEndorsementKey()
         if esys != nil {
-            Esys_Finalize(&esys)
+            tss.Esys_Finalize(&esys)
         }
         if tcti != nil {
-            Tss2_TctiLdr_Finalize(&tcti)
+            tss.Tss2_TctiLdr_Finalize(&tcti)
+        }
+    }
+
+    /// Frees memory ESAPI allocated for an output parameter.
+    func esysFree<T>(_ pointer: UnsafeMutablePointer<T>?) {
+        if let pointer {
+            tss.Esys_Free(UnsafeMutableRawPointer(pointer))
         }
     }
 
     /// Flushes a transient object or session; failures are ignored (used on clean-up paths).
     func flush(_ handle: ESYS_TR) {
         guard let esys, handle != ESYSHandle.none else { return }
-        _ = Esys_FlushContext(esys, handle)
+        _ = tss.Esys_FlushContext(esys, handle)
     }
 
     func flushAttestationKey() {
@@ -88,15 +100,15 @@ final class ESAPIContext {
         symmetric.algorithm = TPMAlgorithm.null.rawValue
         var session: ESYS_TR = ESYSHandle.none
         try TPMDeviceError.check(
-            Esys_StartAuthSession(
+            tss.Esys_StartAuthSession(
                 esys, ESYSHandle.none, ESYSHandle.none, ESYSHandle.none, ESYSHandle.none, ESYSHandle.none,
                 nil, TPM2_SE(0x01), &symmetric, TPMAlgorithm.sha256.rawValue, &session),
             "Esys_StartAuthSession(policy)")
         defer { flush(session) }
         let continueSession = TPMA_SESSION(0x01)
-        try TPMDeviceError.check(Esys_TRSess_SetAttributes(esys, session, continueSession, continueSession), "Esys_TRSess_SetAttributes")
+        try TPMDeviceError.check(tss.Esys_TRSess_SetAttributes(esys, session, continueSession, continueSession), "Esys_TRSess_SetAttributes")
         try TPMDeviceError.check(
-            Esys_PolicySecret(
+            tss.Esys_PolicySecret(
                 esys, ESYSHandle.endorsement, session, ESYSHandle.password, ESYSHandle.none, ESYSHandle.none,
                 nil, nil, nil, 0, nil, nil),
             "Esys_PolicySecret(TPM_RH_ENDORSEMENT)")
@@ -106,7 +118,7 @@ final class ESAPIContext {
     /// Decodes the `TPMT_PUBLIC` inside an ESAPI `TPM2B_PUBLIC` output.
     func publicArea(_ pointer: UnsafeMutablePointer<TPM2B_PUBLIC>?, from command: String) throws(TPMDeviceError) -> TPMPublicArea {
         guard let pointer else { throw .unexpectedResponse(command: command, reason: "no public area returned") }
-        let bytes = try Marshalling.marshal(pointer.pointee.publicArea, "Tss2_MU_TPMT_PUBLIC_Marshal", Tss2_MU_TPMT_PUBLIC_Marshal)
+        let bytes = try Marshalling.marshal(pointer.pointee.publicArea, "Tss2_MU_TPMT_PUBLIC_Marshal", tss.Tss2_MU_TPMT_PUBLIC_Marshal)
         do {
             return try TPMPublicArea(marshalled: bytes)
         } catch {

@@ -54,10 +54,3 @@ enum Marshalling {
         }
     }
 }
-
-/// Frees memory ESAPI allocated for an output parameter.
-func esysFree<T>(_ pointer: UnsafeMutablePointer<T>?) {
-    if let pointer {
-        Esys_Free(UnsafeMutableRawPointer(pointer))
-    }
-}

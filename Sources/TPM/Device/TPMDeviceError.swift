@@ -12,6 +12,8 @@ public enum TPMDeviceError: Error, Hashable, Sendable, CustomStringConvertible {
     case invalidArgument(String)
     /// The device was closed.
     case closed
+    /// libtss2 could not be loaded (not installed, or too old): the loader's reason.
+    case libraryUnavailable(String)
 
     /// A one-line explanation.
     public var description: String {
@@ -24,6 +26,10 @@ public enum TPMDeviceError: Error, Hashable, Sendable, CustomStringConvertible {
             return "TPM: invalid argument: \(reason)"
         case .closed:
             return "TPM: the device is closed"
+        case .libraryUnavailable(let reason):
+            return "TPM: libtss2 could not be loaded (\(reason)); TPM attestation needs its runtime libraries"
+                + " (Debian/Ubuntu: apt-get install libtss2-esys-3.0.2-0 libtss2-tctildr0 libtss2-mu0 libtss2-rc0,"
+                + " and libtss2-tcti-swtpm0 or libtss2-tcti-device0 for the TCTI)"
         }
     }
 
@@ -33,7 +39,7 @@ public enum TPMDeviceError: Error, Hashable, Sendable, CustomStringConvertible {
     /// `.commandFailed` for `rc`, decoded.
     static func failure(_ command: String, _ rc: TSS2_RC) -> TPMDeviceError {
         let decoded = decodeLock.withLock { _ -> String in
-            guard let text = Tss2_RC_Decode(rc) else { return "unknown response code" }
+            guard let text = LibTSS2.ifLoaded?.api.Tss2_RC_Decode(rc) else { return "unknown response code" }
             return String(cString: text)
         }
         return .commandFailed(command: command, responseCode: rc, decoded: decoded)
