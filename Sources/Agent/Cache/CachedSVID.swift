@@ -30,7 +30,9 @@ struct CachedSVID: Sendable {
         self.entryID = entryID
         self.spiffeID = spiffeID
         self.receivedAt = receivedAt
-        chainDER = chain.map { CertificateEncoding.der($0) }
+        // Copied to exact size: the serializer's buffer grows by doubling, and a ~1.2 KB leaf (lineage
+        // included) would keep 2 KB for as long as the SVID is cached.
+        chainDER = chain.map { Array(CertificateEncoding.der($0)[...]) }
         keyPKCS8 = (try? PrivateKeyEncoding.pkcs8DER(key.certificatePrivateKey)) ?? []
         serialNumber = chain[0].serialNumber.hexString
         lineageKeyHashes = ((try? LineageExtension.lineage(of: chain[0])) ?? nil)?.links.compactMap(\.publicKeyHash) ?? []
