@@ -14,7 +14,9 @@ import Darwin
 /// `kill -9` in the middle of writing. The test binary re-runs itself (`/proc/self/exe`) with an
 /// environment variable that enables ``childWriter()``, which writes entries and issuances from
 /// several tasks and logs each one whose call has returned; the parent kills it with SIGKILL after
-/// a few hundred, then reopens the database.
+/// a few hundred, then reopens the database. The writer never stops on its own while its parent
+/// lives (a loaded machine may take long to reach a few hundred, and a parent starved of its turn
+/// may look late), so the kill always lands mid-write.
 @Suite("SQLite datastore: crash safety")
 struct SQLiteCrashTests {
     static let databaseVariable = "MATRYOSHKA_TEST_CRASH_WRITER_DB"
@@ -89,7 +91,8 @@ struct SQLiteCrashTests {
         return lines
     }
 
-    /// Runs only in the child process: writes until killed (or for at most a minute).
+    /// Runs only in the child process: writes until killed, or until its parent is gone (the
+    /// child is then re-parented) or ten minutes have passed, so an aborted run leaves nothing behind.
     @Test(.enabled(if: isChild))
     func childWriter() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -98,13 +101,14 @@ struct SQLiteCrashTests {
         let store = try SQLiteDataStore(path: databasePath)
         let log = open(logPath, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
         try #require(log >= 0)
-        let stop = ContinuousClock.now + .seconds(60)
+        let stop = ContinuousClock.now + .seconds(600)
+        let parent = getppid()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for writer in 0..<4 {
                 group.addTask {
                     var index = 0
                     let agent = try spiffeID("spiffe://example.org/agent/crash")
-                    while ContinuousClock.now < stop {
+                    while ContinuousClock.now < stop, getppid() == parent {
                         let line: String
                         if index.isMultiple(of: 3) {
                             let serial = "svid-\(writer)-\(index)"
