@@ -133,6 +133,8 @@ let package = Package(
             name: "CTSS2",
             linkerSettings: [.linkedLibrary("dl")]
         ),
+        // glibc's mallopt(3), for the agent's fixed malloc thresholds (MallocThresholds.swift).
+        .target(name: "CMalloc"),
         // TPM 2.0 operations (agent side through libtss2) and their software verification (server side).
         .target(
             name: "TPM",
@@ -189,7 +191,7 @@ let package = Package(
         .target(
             name: "MatryoshkaCLI",
             dependencies: [
-                "SPIFFE", "Authority", "Attestation", "MatryoshkaAPI", "WorkloadAPI", "Server", "Agent", "Lineage", "TPM",
+                "SPIFFE", "Authority", "Attestation", "MatryoshkaAPI", "WorkloadAPI", "Server", "Agent", "Lineage", "TPM", "CMalloc",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),

@@ -169,6 +169,11 @@ public enum AgentRunner {
     /// Runs the agent until SIGTERM/SIGINT, or until its hosted command exits; returns that
     /// command's exit status, if there was one.
     public static func run(_ config: AgentConfig, logger: Logger) async throws(CLIError) -> Int32? {
+        switch MallocThresholds.fix(environment: ProcessInfo.processInfo.environment) {
+        case .fixed: logger.debug("malloc thresholds fixed at \(MallocThresholds.bytes) bytes")
+        case .keptFromEnvironment(let variable): logger.debug("malloc thresholds kept as \(variable) sets them")
+        case .unsupported: logger.debug("malloc thresholds left to the C library (not glibc, or refused)")
+        }
         let agent = MatryoshkaAgent(config: config, logger: logger, metrics: ProcessMetrics.registry)
         do {
             try await Lifecycle.run(name: "agent", logger: logger) { try await agent.run() }
