@@ -12,10 +12,10 @@ import CMalloc
 /// page faults per large response; small ones are unaffected.
 ///
 /// Thresholds the operator set through `GLIBC_TUNABLES` or `MALLOC_*_THRESHOLD_` are kept.
-public enum MallocThresholds {
-    public static let bytes = 128 * 1024
+enum MallocThresholds {
+    static let bytes = 128 * 1024
 
-    public enum Outcome: Equatable, Sendable {
+    enum Outcome: Equatable, Sendable {
         /// Both thresholds are now ``MallocThresholds/bytes``.
         case fixed
         /// The environment sets one of them; nothing was changed.
@@ -25,7 +25,7 @@ public enum MallocThresholds {
     }
 
     /// Fixes both thresholds, unless `environment` sets either of them.
-    public static func fix(environment: [String: String]) -> Outcome {
+    static func fix(environment: [String: String]) -> Outcome {
         if let setting = operatorSetting(in: environment) { return .keptFromEnvironment(setting) }
         return matryoshka_malloc_fix_thresholds(bytes) == 1 ? .fixed : .unsupported
     }
