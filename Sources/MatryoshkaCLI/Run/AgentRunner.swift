@@ -175,8 +175,16 @@ public enum AgentRunner {
         case .unsupported: logger.debug("malloc thresholds left to the C library (not glibc, or refused)")
         }
         let agent = MatryoshkaAgent(config: config, logger: logger, metrics: ProcessMetrics.registry)
+        let trimmer = HeapTrimmer.process
+        if trimmer == nil { logger.debug("freed heap left to the C library (not glibc, or no /proc/self/statm)") }
         do {
-            try await Lifecycle.run(name: "agent", logger: logger) { try await agent.run() }
+            try await Lifecycle.run(name: "agent", logger: logger) {
+                if let trimmer {
+                    try await trimmer.whileRunning(logger: logger) { try await agent.run() }
+                } else {
+                    try await agent.run()
+                }
+            }
         } catch {
             throw CLIError("\(error)")
         }
