@@ -49,15 +49,22 @@ struct HeapTrimmer: Sendable {
             } catch {
                 return
             }
-            guard let before = anonymousBytes() else { continue }
-            guard policy.shouldTrim(anonymousBytes: before) else { continue }
-            trim()
-            let after = anonymousBytes() ?? before
-            policy.trimmed(anonymousBytesAfter: after)
-            logger.debug("freed heap returned to the system", metadata: [
-                "anonymous_kib_before": "\(before / 1024)", "anonymous_kib_after": "\(after / 1024)",
-            ])
+            if let trimmed = look(&policy) {
+                logger.debug("freed heap returned to the system", metadata: [
+                    "anonymous_kib_before": "\(trimmed.before / 1024)", "anonymous_kib_after": "\(trimmed.after / 1024)",
+                ])
+            }
         }
+    }
+
+    /// One look: reads the anonymous memory and trims if `policy` says so; returns the memory before
+    /// and after when it trimmed.
+    func look(_ policy: inout Policy) -> (before: Int, after: Int)? {
+        guard let before = anonymousBytes(), policy.shouldTrim(anonymousBytes: before) else { return nil }
+        trim()
+        let after = anonymousBytes() ?? before
+        policy.trimmed(anonymousBytesAfter: after)
+        return (before, after)
     }
 
     /// Runs `body` with the trimmer beside it; the trimmer stops when `body` returns or throws.

@@ -31,50 +31,45 @@ struct HeapTrimmerTests {
         #expect(lowered == 600)
     }
 
-    @Test("the loop trims when the memory it reads grew, and stops when cancelled")
-    func loop() async throws {
+    @Test("looks trim when the memory read grew and settled, not otherwise")
+    func looks() {
         // Samples: start-up, settled (trim), after it, small growth, large growth, settled (trim),
         // after it, then flat.
         let samples = Mutex<[Int]>([10_000, 10_000, 4_000, 4_100, 9_000, 9_000, 5_000])
         let trims = Mutex(0)
         let trimmer = HeapTrimmer(
-            interval: .milliseconds(1), growth: 1_000,
+            growth: 1_000,
             anonymousBytes: { samples.withLock { $0.count > 1 ? $0.removeFirst() : $0.first } },
             trim: { trims.withLock { $0 += 1 } })
-        let task = Task { await trimmer.run(logger: Logger(label: "test")) }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while samples.withLock({ $0.count }) > 1, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(5))
+        var policy = HeapTrimmer.Policy(growth: trimmer.growth)
+        var results: [String] = []
+        for _ in 0..<8 {
+            results.append(trimmer.look(&policy).map { "\($0.before)->\($0.after)" } ?? "-")
         }
-        // Flat memory from here on: no more trims.
-        try await Task.sleep(for: .milliseconds(50))
-        task.cancel()
-        await task.value
-        let left = samples.withLock { $0 }
         let trimCount = trims.withLock { $0 }
-        #expect(left == [5_000])
+        #expect(results == ["-", "10000->4000", "-", "-", "9000->5000", "-", "-", "-"])
         #expect(trimCount == 2)
     }
 
     @Test("an unreadable memory figure is skipped, not trimmed on")
-    func unreadable() async {
+    func unreadable() {
         let trims = Mutex(0)
-        let looks = Mutex(0)
-        let trimmer = HeapTrimmer(
-            interval: .milliseconds(1),
-            anonymousBytes: { looks.withLock { $0 += 1 }; return nil },
-            trim: { trims.withLock { $0 += 1 } })
-        let task = Task { await trimmer.run(logger: Logger(label: "test")) }
-        let deadline = ContinuousClock.now + .seconds(10)
-        while looks.withLock({ $0 }) < 5, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        task.cancel()
-        await task.value
-        let lookCount = looks.withLock { $0 }
+        let trimmer = HeapTrimmer(anonymousBytes: { nil }, trim: { trims.withLock { $0 += 1 } })
+        var policy = HeapTrimmer.Policy(growth: trimmer.growth)
+        var trimmed = false
+        for _ in 0..<5 where trimmer.look(&policy) != nil { trimmed = true }
         let trimCount = trims.withLock { $0 }
-        #expect(lookCount >= 5)
+        #expect(!trimmed)
         #expect(trimCount == 0)
+    }
+
+    @Test("the loop stops when cancelled, mid-sleep")
+    func loopStops() async {
+        let trimmer = HeapTrimmer(interval: .seconds(3600), anonymousBytes: { 0 }, trim: {})
+        let task = Task { await trimmer.run(logger: Logger(label: "test")) }
+        task.cancel()
+        // Returns as soon as the task runs: its sleep ends on cancellation (no clock involved).
+        await task.value
     }
 
     @Test("the body's error comes out, and the trimmer stops with it")
