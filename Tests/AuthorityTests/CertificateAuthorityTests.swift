@@ -102,6 +102,38 @@ struct CertificateAuthorityTests {
         }
     }
 
+    @Test func loadingRefusesAnUnreadableSubjectKeyIdentifierAndDerivesAMissingOne() throws {
+        let trustDomain = TestValues.trustDomain
+        let key = try SigningKey(generating: .ecP256)
+        let name = try DistinguishedName { CommonName("SKI test") }
+        func selfSigned(_ extra: Certificate.Extension?) throws -> Certificate {
+            var extensions = try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                Critical(KeyUsage(digitalSignature: true, keyCertSign: true, cRLSign: true))
+            }
+            if let extra { try extensions.append(extra) }
+            return try Certificate(
+                version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: key.publicKey,
+                notValidBefore: Date(), notValidAfter: Date().addingTimeInterval(3600), issuer: name, subject: name,
+                signatureAlgorithm: .ecdsaWithSHA256, extensions: extensions, issuerPrivateKey: key.certificatePrivateKey)
+        }
+        // Refused when it is loaded, not at its first issuance.
+        let garbled = try selfSigned(Certificate.Extension(oid: .X509ExtensionID.subjectKeyIdentifier, critical: false, value: [0x05]))
+        let error = #expect(throws: AuthorityError.self) { try CertificateAuthority(trustDomain: trustDomain, certificate: garbled, key: key) }
+        guard case .invalidCertificate(let reason)? = error else {
+            Issue.record("expected invalidCertificate, got \(String(describing: error))")
+            return
+        }
+        #expect(reason.hasPrefix("unreadable subjectKeyIdentifier"))
+
+        // Without one, issued certificates name the identifier derived from the CA's key.
+        let ca = try CertificateAuthority(trustDomain: trustDomain, certificate: try selfSigned(nil), key: key)
+        #expect(ca.isSelfSigned)
+        #expect(ca.keyIdentifier == Array(SubjectKeyIdentifier(hash: key.publicKey).keyIdentifier))
+        let leaf = try ca.issue(X509SVIDParameters(spiffeID: TestValues.workload, publicKey: TestValues.newPublicKey()))[0]
+        #expect(try leaf.extensions.authorityKeyIdentifier?.keyIdentifier.map(Array.init) == ca.keyIdentifier)
+    }
+
     @Test func rootRefusesNonPositiveTTL() {
         #expect(throws: AuthorityError.invalidTTL("CA TTL must be positive")) {
             try CertificateAuthority.createRoot(trustDomain: TestValues.trustDomain, ttl: .zero)

@@ -3,12 +3,6 @@ import SwiftASN1
 import X509
 
 extension CertificateAuthority {
-    /// The CA certificate's subject key identifier (what issued certificates and CRLs name in
-    /// their authorityKeyIdentifier).
-    public var keyIdentifier: [UInt8] {
-        Array((try? subjectKeyIdentifier(of: certificate)) ?? SubjectKeyIdentifier(hash: certificate.publicKey).keyIdentifier)
-    }
-
     /// Signs a v2 CRL listing `entries`: issuer the CA's subject, signed with the CA key (ECDSA
     /// with SHA-256/384 or RSA PKCS#1 v1.5 with SHA-256, by key type), with the `cRLNumber` and
     /// `authorityKeyIdentifier` extensions. Times are truncated to whole seconds.

@@ -18,6 +18,13 @@ public struct CertificateAuthority: Sendable {
     /// Issued SVIDs carry them so peers can build the path.
     public let upstreamChain: [Certificate]
     public let key: SigningKey
+    /// Whether the CA certificate is its own issuer (same name, and its signature verifies under
+    /// its own key). Decided once here: `issue` needs it for every SVID, and the check is a
+    /// signature verification, as costly as the CSR check of an issuance.
+    public let isSelfSigned: Bool
+    /// The CA certificate's subject key identifier (or, if it has none, one derived from its key):
+    /// what issued certificates and CRLs name in their authorityKeyIdentifier.
+    public let keyIdentifier: [UInt8]
 
     /// Loads a CA from its certificate and key, checking that they match and that the
     /// certificate may sign certificates.
@@ -39,6 +46,9 @@ public struct CertificateAuthority: Sendable {
         self.certificate = certificate
         self.upstreamChain = upstreamChain
         self.key = key
+        self.isSelfSigned = certificate.subject == certificate.issuer
+            && certificate.publicKey.isValidSignature(certificate.signature, for: certificate)
+        self.keyIdentifier = Array(try subjectKeyIdentifier(of: certificate))
     }
 
     /// Creates a self-signed root CA for `trustDomain`, valid for `ttl` from `now`.
@@ -72,16 +82,11 @@ public struct CertificateAuthority: Sendable {
         let subject = Self.caSubject(trustDomain: trustDomain, commonName: commonName ?? "\(trustDomain) intermediate CA \(keyID)")
         let certificate = try Self.makeCACertificate(
             trustDomain: trustDomain, subjectKey: key.publicKey, subject: subject, issuer: self.certificate.subject,
-            issuerKey: self.key, authorityKeyIdentifier: try subjectKeyIdentifier(of: self.certificate),
+            issuerKey: self.key, authorityKeyIdentifier: keyIdentifier[...],
             ttl: ttl, now: now, notAfterLimit: self.certificate.notValidAfter)
         return try CertificateAuthority(
             trustDomain: trustDomain, certificate: certificate, key: key,
             upstreamChain: self.upstreamChain.isEmpty && isSelfSigned ? [] : [self.certificate] + self.upstreamChain)
-    }
-
-    /// Whether the CA certificate is its own issuer.
-    public var isSelfSigned: Bool {
-        certificate.subject == certificate.issuer && certificate.publicKey.isValidSignature(certificate.signature, for: certificate)
     }
 
     /// Issues an X509-SVID. The leaf never outlives the CA.
@@ -113,7 +118,7 @@ public struct CertificateAuthority: Sendable {
                 try ExtendedKeyUsage([.serverAuth, .clientAuth])
                 SubjectAlternativeNames(sans)
                 SubjectKeyIdentifier(hash: parameters.publicKey)
-                AuthorityKeyIdentifier(keyIdentifier: try subjectKeyIdentifier(of: certificate))
+                AuthorityKeyIdentifier(keyIdentifier: keyIdentifier[...])
             }
             for extraExtension in parameters.extraExtensions {
                 guard extensions[oid: extraExtension.oid] == nil else {
