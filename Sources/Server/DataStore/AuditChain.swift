@@ -24,19 +24,39 @@ public enum AuditChain {
 
     /// The event as canonical JSON, the form its hash covers. Its time is taken to the millisecond.
     public static func canonicalJSON(of event: AuditEvent) -> String {
-        CanonicalJSON.object([
-            "actor": .string(event.actor),
-            "details": .object(event.details.mapValues(CanonicalJSON.string)),
-            "kind": .string(event.kind),
-            "subject": .string(event.subject),
-            "time": .integer(StoredTime.milliseconds(event.time)),
-        ]).text
+        canonicalJSON(of: event, detailsJSON: CanonicalJSON.objectOfStrings(event.details))
+    }
+
+    /// The event as canonical JSON, its details already written (``CanonicalJSON/objectOfStrings(_:)``).
+    /// The members in order of their keys: actor, details, kind, subject, time.
+    static func canonicalJSON(of event: AuditEvent, detailsJSON: String) -> String {
+        var output = #"{"actor":"#
+        output.reserveCapacity(detailsJSON.utf8.count + event.actor.utf8.count + event.subject.utf8.count + 96)
+        CanonicalJSON.writeString(event.actor, into: &output)
+        output += #","details":"#
+        output += detailsJSON
+        output += #","kind":"#
+        CanonicalJSON.writeString(event.kind, into: &output)
+        output += #","subject":"#
+        CanonicalJSON.writeString(event.subject, into: &output)
+        output += #","time":"#
+        output += String(StoredTime.milliseconds(event.time))
+        output += "}"
+        return output
     }
 
     /// The hash of a record: lower-case hex SHA-256 over its sequence, its event and the previous hash.
     public static func hash(sequence: Int64, event: AuditEvent, previousHash: String) -> String {
-        let input = "\(domain)\n\(sequence)\n\(canonicalJSON(of: event))\n\(previousHash)"
-        return hex(SHA256.hash(data: Data(input.utf8)))
+        hash(sequence: sequence, eventJSON: canonicalJSON(of: event), previousHash: previousHash)
+    }
+
+    static func hash(sequence: Int64, eventJSON: String, previousHash: String) -> String {
+        var hasher = SHA256()
+        for part in [domain, "\n", String(sequence), "\n", eventJSON, "\n", previousHash] {
+            var part = part
+            part.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+        }
+        return hex(hasher.finalize())
     }
 
     /// The record that follows `previous` (or starts the chain when `previous` is nil), with the
@@ -48,11 +68,30 @@ public enum AuditChain {
     /// The record with this sequence number and previous hash, with the event's time taken to the
     /// millisecond as it is stored and hashed.
     public static func record(for event: AuditEvent, sequence: Int64, previousHash: String) -> AuditRecord {
-        var event = event
-        event.time = StoredTime.date(StoredTime.milliseconds(event.time))
-        return AuditRecord(
-            sequence: sequence, event: event, previousHash: previousHash,
-            hash: hash(sequence: sequence, event: event, previousHash: previousHash))
+        Prepared(event, sequence: sequence, previousHash: previousHash).record
+    }
+
+    /// A record about to be stored, with its details as canonical JSON: the text its hash covers
+    /// is also the text a datastore keeps, so it is written once.
+    struct Prepared: Sendable {
+        let record: AuditRecord
+        let detailsJSON: String
+
+        init(_ event: AuditEvent, sequence: Int64, previousHash: String) {
+            var event = event
+            event.time = StoredTime.date(StoredTime.milliseconds(event.time))
+            let detailsJSON = CanonicalJSON.objectOfStrings(event.details)
+            let eventJSON = AuditChain.canonicalJSON(of: event, detailsJSON: detailsJSON)
+            self.record = AuditRecord(
+                sequence: sequence, event: event, previousHash: previousHash,
+                hash: AuditChain.hash(sequence: sequence, eventJSON: eventJSON, previousHash: previousHash))
+            self.detailsJSON = detailsJSON
+        }
+
+        /// The record after the newest one (`previous`: its sequence number and hash), or the first.
+        init(_ event: AuditEvent, after previous: (sequence: Int64, hash: String)?) {
+            self.init(event, sequence: (previous?.sequence ?? 0) + 1, previousHash: previous?.hash ?? AuditChain.genesisHash)
+        }
     }
 
     /// Checks that `records` form an unbroken chain, in the order given.

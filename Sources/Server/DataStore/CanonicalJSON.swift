@@ -45,30 +45,52 @@ enum CanonicalJSON: Hashable, Sendable {
         }
     }
 
-    private static func writeString(_ value: String, into output: inout String) {
+    /// The canonical text of an object whose members are all strings (no intermediate values).
+    static func objectOfStrings(_ members: [String: String]) -> String {
+        var output = "{"
+        for (index, key) in members.keys.sorted(by: { $0.utf16.lexicographicallyPrecedes($1.utf16) }).enumerated() {
+            if index > 0 { output += "," }
+            writeString(key, into: &output)
+            output += ":"
+            writeString(members[key] ?? "", into: &output)
+        }
+        output += "}"
+        return output
+    }
+
+    /// Writes `value` as a JSON string. Runs of characters that need no escaping are appended
+    /// whole: a string that is itself JSON text (an audit record's `lineage_layers`) has a quote
+    /// every few characters, and appending it scalar by scalar was most of an issuance's audit
+    /// record.
+    static func writeString(_ value: String, into output: inout String) {
         output += "\""
-        // Most strings (IDs, serials, hashes, times) need no escaping: append them whole.
-        guard value.utf8.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }) else {
-            output += value
-            output += "\""
-            return
-        }
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\u{08}": output += "\\b"
-            case "\u{0C}": output += "\\f"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case "\u{00}"..."\u{1F}":
-                let hex = String(scalar.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default:
-                output.unicodeScalars.append(scalar)
+        let utf8 = value.utf8
+        var runStart = utf8.startIndex
+        var index = runStart
+        while index != utf8.endIndex {
+            let byte = utf8[index]
+            // Every byte that needs escaping is ASCII, so these indices fall between scalars.
+            guard byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 else {
+                utf8.formIndex(after: &index)
+                continue
             }
+            output += value[runStart..<index]
+            switch byte {
+            case UInt8(ascii: "\""): output += "\\\""
+            case UInt8(ascii: "\\"): output += "\\\\"
+            case 0x08: output += "\\b"
+            case 0x0C: output += "\\f"
+            case UInt8(ascii: "\n"): output += "\\n"
+            case UInt8(ascii: "\r"): output += "\\r"
+            case UInt8(ascii: "\t"): output += "\\t"
+            default:
+                let hex = String(byte, radix: 16)
+                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            }
+            utf8.formIndex(after: &index)
+            runStart = index
         }
+        output += value[runStart..<utf8.endIndex]
         output += "\""
     }
 }

@@ -101,6 +101,24 @@ struct CanonicalJSONTests {
             == #"{"a":[],"😀":-2,"｡":1}"#)
     }
 
+    @Test func jsonTextInsideAStringIsEscapedRunByRun() {
+        // An audit record's lineage_layers detail is JSON text: escapes every few characters,
+        // at both ends, next to each other and beside multi-byte characters.
+        let inner = CanonicalJSON.array([.object(["spiffe_id": .string("spiffe://é.org/a"), "selectors": .strings(["unix:uid:0", "x\\y"])])]).text
+        let values = [inner, "\"", "\"\"", "\\\n", "a\"", "\"a", "😀\"😀", "\u{01}é\u{1F}", "\r\n"]
+        for value in values {
+            var written = ""
+            CanonicalJSON.writeString(value, into: &written)
+            #expect(JSONStrings.array("[\(written)]") == [value], "\(value)")
+        }
+        var written = ""
+        CanonicalJSON.writeString("\r\n", into: &written)
+        #expect(written == #""\r\n""#)
+        let details = ["lineage_layers": inner, "b": "2", "😀": "\t"]
+        #expect(CanonicalJSON.objectOfStrings(details) == CanonicalJSON.object(details.mapValues(CanonicalJSON.string)).text)
+        #expect(JSONStrings.object(CanonicalJSON.objectOfStrings(details)) == details)
+    }
+
     @Test func readerAcceptsWhatTheWriterWritesAndOtherValidJSON() {
         let strings = ["", "plain", "a\"b", "c\\d", "\u{08}\u{0C}\n\r\t\u{1F}", "/é😀", "unix:path:/usr/bin/env"]
         #expect(JSONStrings.array(CanonicalJSON.strings(strings).text) == strings)

@@ -117,6 +117,11 @@ struct SQLiteRecordTests {
         }
         try await store.recordIssuances([try svid("01"), try svid("02"), try svid("03")])
         #expect(try await allAuditRecords(store).map(\.event.subject) == ["01", "02", "03"])
+        // The batch's records chain to each other and to the record before them.
+        try await store.recordIssuances([try svid("06"), try svid("07")])
+        let chained = try await allAuditRecords(store)
+        #expect(chained.map(\.sequence) == [1, 2, 3, 4, 5])
+        #expect(AuditChain.verify(chained) == nil)
 
         // A batch with one serial already recorded is refused whole: nothing of it is written.
         await #expect(throws: DataStoreError.self) {
@@ -124,9 +129,9 @@ struct SQLiteRecordTests {
         }
         #expect(try await store.issuedSVID(serialNumber: "04") == nil)
         #expect(try await store.issuedSVID(serialNumber: "05") == nil)
-        #expect(try await allAuditRecords(store).count == 3)
+        #expect(try await allAuditRecords(store).count == 5)
         try await store.recordIssuances([])
-        #expect(try await allAuditRecords(store).count == 3)
+        #expect(try await allAuditRecords(store).count == 5)
     }
 
     @Test func bundleSequenceCountsFromOne() async throws {

@@ -10,7 +10,7 @@ extension SQLiteDataStore {
     public func appendAudit(_ events: [AuditEvent]) async throws(DataStoreError) {
         guard !events.isEmpty else { return }
         try await write("appending to the audit log") { db in
-            for event in events { _ = try SQLiteAuditLog.append(event, db) }
+            try SQLiteAuditLog.append(events, db)
         }
     }
 
@@ -36,16 +36,26 @@ enum SQLiteAuditLog {
     /// the change it records; the write lock held by that transaction keeps the chain linear.
     @discardableResult
     static func append(_ event: AuditEvent, _ db: Database) throws -> AuditRecord {
-        let last = try Row.fetchOne(db, sql: "SELECT sequence, hash FROM audit_log ORDER BY sequence DESC LIMIT 1")
-        let record: AuditRecord
-        if let last {
-            let sequence: Int64 = try last.decode(atIndex: 0)
-            let hash: String = try last.decode(atIndex: 1)
-            record = AuditChain.record(for: event, sequence: sequence + 1, previousHash: hash)
-        } else {
-            record = AuditChain.record(for: event, sequence: 1, previousHash: AuditChain.genesisHash)
+        let prepared = AuditChain.Prepared(event, after: try newest(db))
+        try SQLiteAuditRow(prepared).insert(db)
+        return prepared.record
+    }
+
+    /// Chains `events`, in order, to the newest record and inserts them: the newest record is read
+    /// once, not once per event. Same transaction rule as ``append(_:_:)``.
+    static func append(_ events: [AuditEvent], _ db: Database) throws {
+        var previous = try newest(db)
+        for event in events {
+            let prepared = AuditChain.Prepared(event, after: previous)
+            try SQLiteAuditRow(prepared).insert(db)
+            previous = (prepared.record.sequence, prepared.record.hash)
         }
-        try SQLiteAuditRow(record).insert(db)
-        return record
+    }
+
+    /// The sequence number and hash of the newest record, or nil when the log is empty.
+    private static func newest(_ db: Database) throws -> (sequence: Int64, hash: String)? {
+        let statement = try db.cachedStatement(sql: "SELECT sequence, hash FROM audit_log ORDER BY sequence DESC LIMIT 1")
+        guard let last = try Row.fetchOne(statement) else { return nil }
+        return (try last.decode(atIndex: 0), try last.decode(atIndex: 1))
     }
 }

@@ -9,15 +9,16 @@ extension SQLiteDataStore {
         guard !issuances.isEmpty else { return }
         let what = issuances.count == 1 ? "the issuance of \(issuances[0].svid.serialNumber)" : "\(issuances.count) issuances"
         try await write("recording \(what)") { db in
+            let recorded = try db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM issued_svids WHERE serial_number = ?)")
             for issuance in issuances {
                 let row = SQLiteIssuedSVIDRow(issuance.svid)
-                if try SQLiteIssuedSVIDRow.exists(db, key: row.serialNumber) {
+                if try Bool.fetchOne(recorded, arguments: [row.serialNumber]) == true {
                     throw DataStoreError.unavailable("an SVID with serial number \(row.serialNumber) is already recorded")
                 }
                 try row.insert(db)
                 try SQLiteAncestorRows.insert(issuance.svid.ancestors, serialNumber: issuance.svid.serialNumber, db)
-                _ = try SQLiteAuditLog.append(issuance.audit, db)
             }
+            try SQLiteAuditLog.append(issuances.map(\.audit), db)
         }
     }
 

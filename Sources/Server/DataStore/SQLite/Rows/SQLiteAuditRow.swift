@@ -19,12 +19,20 @@ struct SQLiteAuditRow: Sendable, FetchableRecord, PersistableRecord {
     var previousHash: String
     var hash: String
 
+    init(_ prepared: AuditChain.Prepared) {
+        self.init(prepared.record, detailsJSON: prepared.detailsJSON)
+    }
+
     init(_ record: AuditRecord) {
+        self.init(record, detailsJSON: StoredValues.dictionaryText(record.event.details))
+    }
+
+    private init(_ record: AuditRecord, detailsJSON: String) {
         sequence = record.sequence
         kind = record.event.kind
         actor = record.event.actor
         subject = record.event.subject
-        details = StoredValues.dictionaryText(record.event.details)
+        details = detailsJSON
         time = StoredTime.milliseconds(record.event.time)
         previousHash = record.previousHash
         hash = record.hash

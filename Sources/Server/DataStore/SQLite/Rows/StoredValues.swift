@@ -63,7 +63,7 @@ enum StoredValues {
     }
 
     static func dictionaryText(_ dictionary: [String: String]) -> String {
-        CanonicalJSON.object(dictionary.mapValues(CanonicalJSON.string)).text
+        CanonicalJSON.objectOfStrings(dictionary)
     }
 
     static func dictionary(_ text: String, _ record: @autoclosure () -> String, column: String) throws(DataStoreError) -> [String: String] {
