@@ -28,9 +28,13 @@ public struct SigningKey: Sendable {
 
     /// Generates a new key.
     public init(generating algorithm: KeyAlgorithm = .default) throws(AuthorityError) {
+        // Not compact-representable keys (swift-crypto's default), which nothing here needs: the
+        // generator draws keys until one's y coordinate is the smaller root, about two per key,
+        // and each draw costs a key generation and a FIPS pairwise test (a signature and its
+        // verification). A key for every SVID and every exec made that most of an agent's CPU.
         switch algorithm {
-        case .ecP256: backing = .p256(P256.Signing.PrivateKey())
-        case .ecP384: backing = .p384(P384.Signing.PrivateKey())
+        case .ecP256: backing = .p256(P256.Signing.PrivateKey(compactRepresentable: false))
+        case .ecP384: backing = .p384(P384.Signing.PrivateKey(compactRepresentable: false))
         case .rsa2048, .rsa3072:
             do {
                 let bits = algorithm == .rsa2048 ? 2048 : 3072
