@@ -1,4 +1,4 @@
-import Authority
+@testable import Authority
 import Crypto
 import Foundation
 import SPIFFE
@@ -56,6 +56,44 @@ struct CertificateAuthorityTests {
             #expect(reread.algorithm == algorithm)
         }
         if case .rsa2048 = try SigningKey(generating: .rsa2048).algorithm {} else { Issue.record("RSA-2048 key reports another size") }
+    }
+
+    @Test("generated EC keys are distinct, sign, and verify under an independent parse", arguments: [KeyAlgorithm.ecP256, .ecP384])
+    func generatedECKeys(algorithm: KeyAlgorithm) throws {
+        var seen = Set<[UInt8]>()
+        for _ in 0..<32 {
+            let key = try SigningKey(generating: algorithm)
+            let spki = key.publicKey.spkiDER
+            #expect(seen.insert(spki).inserted)
+            let message = Array("matryoshka".utf8)
+            switch key.backing {
+            case .p256(let privateKey):
+                #expect(try P256.Signing.PublicKey(derRepresentation: spki).isValidSignature(try privateKey.signature(for: message), for: message))
+            case .p384(let privateKey):
+                #expect(try P384.Signing.PublicKey(derRepresentation: spki).isValidSignature(try privateKey.signature(for: message), for: message))
+            case .rsa:
+                Issue.record("an EC algorithm made an RSA key")
+            }
+        }
+    }
+
+    @Test func ecKeyGenerationRedrawsOutOfRangeScalarsAndGivesUpClearly() throws {
+        // An out-of-range draw is redrawn, not returned...
+        var draws = 0
+        let key = try SigningKey.ecKey(scalarBytes: 32) { bytes -> P256.Signing.PrivateKey in
+            draws += 1
+            #expect(bytes.count == 32)
+            if draws < 3 { return try P256.Signing.PrivateKey(rawRepresentation: [UInt8](repeating: 0, count: 32)) }
+            return try P256.Signing.PrivateKey(rawRepresentation: bytes)
+        }
+        #expect(draws == 3)
+        #expect(key.rawRepresentation.count == 32)
+        // ...and a generator that never yields a valid scalar is an error, not a hang.
+        #expect(throws: AuthorityError.keyGeneration("no valid EC private key in 16 draws from the system random number generator")) {
+            _ = try SigningKey.ecKey(scalarBytes: 32) { _ -> P256.Signing.PrivateKey in
+                try P256.Signing.PrivateKey(rawRepresentation: [UInt8](repeating: 0xFF, count: 32))
+            }
+        }
     }
 
     @Test func signingKeyRefusesUnsupportedPEM() throws {
