@@ -49,9 +49,9 @@ public struct SigningKey: Sendable {
     /// Not swift-crypto's own generator, whose keys cost several times more: it draws until a key
     /// is compact-representable (about two draws per key) and runs a FIPS pairwise test on each
     /// draw (a signature and its verification). An agent makes a key for every SVID, and `exec`
-    /// one per run: issuance end to end (load tool, 5 000 SVIDs, 2026-12-08) was 0.22–0.23× the
-    /// raw sign+verify rate with swift-crypto's generator (0.14–0.16× with compact keys), and is
-    /// 0.24–0.28× with this one. A key that did not match its public half would still be caught:
+    /// one per run: issuance end to end (load tool, 5 000 SVIDs, 2026-12-08) was 0.18–0.20× the
+    /// raw sign+verify rate with swift-crypto's default keys, 0.22–0.24× with its keys that need
+    /// not be compact-representable, and is 0.24–0.28× with these. A key that did not match its public half would still be caught:
     /// the server verifies the CSR it signs.
     static func ecKey<Key>(scalarBytes: Int, _ make: ([UInt8]) throws -> Key) throws(AuthorityError) -> Key {
         var generator = SystemRandomNumberGenerator()
