@@ -112,6 +112,20 @@ struct X509PoPAttestationTests {
         }
     }
 
+    /// Waits for the agent to say it was evicted, with the server's reason. The server revokes the
+    /// node's SVIDs, which its sync stream pushes, and then refuses the re-attestation call:
+    /// whichever the agent reads first ends its connection, so it names the eviction either as
+    /// the refusal or as its own SVID revoked for the failed re-attestation.
+    static func waitForEviction(of agent: TestProcess, reason: String, timeout: Duration) async throws -> String {
+        try await agent.waitFor(
+            lineWhere: { line in
+                line.contains(reason)
+                    && (line.contains("refused this node's re-attestation")
+                        || (line.contains("the server refuses this layer's SVID") && line.contains("re-attestation failed")))
+            },
+            described: "saying the node was evicted (\(reason))", timeout: timeout)
+    }
+
     @Test("a node certificate from another CA is refused with a clear error; a node whose CA leaves the bundle is evicted at re-attestation")
     func strangerRefusedAndDroppedCAEvicted() async throws {
         try await Deployment.with { deployment in
@@ -135,7 +149,7 @@ struct X509PoPAttestationTests {
             // The operator replaces the provisioning CA: the server restarts trusting only the other one.
             await deployment.stopServer()
             try await deployment.startServer(["--x509pop-ca-bundle", stranger.caCertificate])
-            _ = try await agent.process.waitFor(line: "refused this node's re-attestation", timeout: .seconds(60))
+            _ = try await Self.waitForEviction(of: agent.process, reason: "not trusted by the x509pop CA bundle", timeout: .seconds(60))
             let shown = try await deployment.admin(["agent", "show", agent.agentID, "--json"])
             #expect(shown.stdout.contains("untrusted") && shown.stdout.contains("not trusted by the x509pop CA bundle"), "\(shown)")
         }
@@ -174,7 +188,7 @@ struct X509PoPAttestationTests {
                 "node", joinToken: nil, trustBundle: deployment.bundlePath,
                 ["--x509pop-cert", nodePath, "--x509pop-key", keyPath, "--reattest-interval", "1"])
             #expect(Date() < expiry, "the node attested before its certificate expired")
-            _ = try await agent.process.waitFor(line: "refused this node's re-attestation", timeout: .seconds(30))
+            _ = try await Self.waitForEviction(of: agent.process, reason: "expired at", timeout: .seconds(30))
             #expect(Date() >= node.notValidAfter, "refused once the certificate (valid to the second) expired")
             let shown = try await deployment.admin(["agent", "show", agent.agentID, "--json"])
             #expect(shown.stdout.contains("untrusted") && shown.stdout.contains("expired at"), "\(shown)")

@@ -148,15 +148,22 @@ final class TestProcess: Sendable {
     /// returns that line. Fails if the process exits first or nothing comes within `timeout`.
     @discardableResult
     func waitFor(line text: String, after mark: LogMark = .start, timeout: Duration = .seconds(30)) async throws -> String {
+        try await waitFor(lineWhere: { $0.contains(text) }, described: "containing '\(text)'", after: mark, timeout: timeout)
+    }
+
+    /// Waits for a line for which `matches` holds (`described` names it in the error).
+    func waitFor(
+        lineWhere matches: (String) -> Bool, described: String, after mark: LogMark = .start, timeout: Duration = .seconds(30)
+    ) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while true {
             let exited = exit
-            if let line = lines(after: mark).first(where: { $0.contains(text) }) { return line }
+            if let line = lines(after: mark).first(where: matches) { return line }
             if let exited {
-                throw TestProcessError(description: "\(name) ended (\(exited)) without writing a line containing '\(text)'\n\(tail())")
+                throw TestProcessError(description: "\(name) ended (\(exited)) without writing a line \(described)\n\(tail())")
             }
             guard ContinuousClock.now < deadline else {
-                throw TestProcessError(description: "\(name) wrote no line containing '\(text)' within \(timeout)\n\(tail())")
+                throw TestProcessError(description: "\(name) wrote no line \(described) within \(timeout)\n\(tail())")
             }
             try await Task.sleep(for: Self.pollInterval)
         }
