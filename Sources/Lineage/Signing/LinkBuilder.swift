@@ -18,10 +18,12 @@ public enum LinkBuilder {
     ) throws(LineageError) -> LineageLink {
         guard let parentLink = parent.last else { throw .empty }
         // A keyless parent (a JWT-SVID's subject) cannot vouch: verifiers would refuse the link.
-        guard let parentPublicKey = try parentLink.publicKey() else {
+        guard !parentLink.content.publicKey.isEmpty else {
             throw .signing("the parent layer \(parentLink.spiffeID) has no key to sign with")
         }
-        guard parentPublicKey == parentKey.publicKey else {
+        // Compared as SubjectPublicKeyInfo DER, the form links carry (one field inversion to
+        // encode the signing key; comparing key objects would decode the link's and encode both).
+        guard parentLink.content.publicKey == parentKey.publicKey.spkiDER else {
             throw .signing("the signing key is not the key of the parent layer \(parentLink.spiffeID)")
         }
         let content = LineageLink.Content(

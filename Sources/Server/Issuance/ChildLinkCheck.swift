@@ -15,8 +15,10 @@ struct ChildLinkCheck {
     let caller: Caller
     let entry: RegistrationEntry
     let childID: SPIFFEID
-    /// The child's key (X509-SVIDs); nil for JWT-SVIDs.
-    let childKey: Certificate.PublicKey?
+    /// The child's key as SubjectPublicKeyInfo DER (X509-SVIDs: the CSR's key); nil for JWT-SVIDs.
+    /// Bytes, not a key object: turning an EC key into bytes is a field inversion, and comparing
+    /// two key objects does it for both.
+    let childKeySPKI: [UInt8]?
     let now: Date
 
     func verify(_ linkDER: [UInt8]) throws(IssuanceError) -> LineageLink {
@@ -36,14 +38,10 @@ struct ChildLinkCheck {
         guard content.spiffeID == childID.description else {
             throw .permissionDenied("lineage link names \(content.spiffeID), the request is for \(childID)")
         }
-        let linkKey: Certificate.PublicKey?
-        do {
-            linkKey = try link.publicKey()
-        } catch {
-            throw .invalidRequest("lineage link: \(error)")
-        }
-        guard linkKey == childKey else {
-            throw .permissionDenied(childKey == nil ? "a JWT-SVID's lineage link must not carry a key" : "lineage link key is not the key of the CSR")
+        // The agent writes the key exactly as the CSR carries it (SubjectPublicKeyInfo DER), so
+        // the same key has the same bytes.
+        guard content.publicKey == childKeySPKI ?? [] else {
+            throw .permissionDenied(childKeySPKI == nil ? "a JWT-SVID's lineage link must not carry a key" : "lineage link key is not the key of the CSR")
         }
         let expected: [UInt8]
         do {

@@ -157,7 +157,8 @@ public struct Issuer: Sendable {
             await refuse(caller: caller.spiffeID, subject: childID.description, reason: error.description)
             throw .invalidRequest(error.description)
         }
-        let link = try await checked(ChildLinkCheck(caller: caller, entry: entry, childID: childID, childKey: csr.publicKey, now: now), request.linkDER)
+        let keySPKI = csr.publicKey.spkiDER
+        let link = try await checked(ChildLinkCheck(caller: caller, entry: entry, childID: childID, childKeySPKI: keySPKI, now: now), request.linkDER)
         let maximum = now.addingTimeInterval(x509TTL(of: entry).timeInterval + ChildLinkCheck.leeway)
         guard link.expiresAt <= maximum else {
             let reason = "requested lifetime (until \(link.expiresAt.formatted(.iso8601))) exceeds the entry's X509-SVID TTL of \(DurationText.format(x509TTL(of: entry)))"
@@ -172,7 +173,9 @@ public struct Issuer: Sendable {
         }
         let ttl = Duration.seconds(Int64(link.expiresAt.timeIntervalSince(now).rounded(.down)))
         let parameters = X509SVIDParameters(spiffeID: childID, publicKey: csr.publicKey, ttl: ttl, dnsNames: entry.dnsNames)
-        return try signed(parameters, lineage: lineage, entryID: entry.id, requestedBy: caller.spiffeID, event: "svid.issue", now: now, ca: ca, kind: "x509")
+        return try signed(
+            parameters, publicKeySPKI: keySPKI, lineage: lineage, entryID: entry.id, requestedBy: caller.spiffeID, event: "svid.issue", now: now,
+            ca: ca, kind: "x509")
     }
 
     /// Signs a JWT-SVID for a child of `caller`, if the entry and the caller allow every audience
@@ -193,7 +196,7 @@ public struct Issuer: Sendable {
                 throw .permissionDenied(reason)
             }
         }
-        let link = try await checked(ChildLinkCheck(caller: caller, entry: entry, childID: childID, childKey: nil, now: now), linkDER)
+        let link = try await checked(ChildLinkCheck(caller: caller, entry: entry, childID: childID, childKeySPKI: nil, now: now), linkDER)
         let ttl = jwtTTL(of: entry)
         guard link.expiresAt <= now.addingTimeInterval(ttl.timeInterval + ChildLinkCheck.leeway) else {
             let reason = "requested lifetime exceeds the entry's JWT-SVID TTL of \(DurationText.format(ttl))"
@@ -279,7 +282,7 @@ public struct Issuer: Sendable {
 
     /// Signs an X509-SVID and prepares its record (`kind` is the audit record's `svid_kind`).
     private func signed(
-        _ parameters: X509SVIDParameters, lineage: Lineage?, entryID: String?, requestedBy: SPIFFEID?, event: String, now: Date,
+        _ parameters: X509SVIDParameters, publicKeySPKI: [UInt8]? = nil, lineage: Lineage?, entryID: String?, requestedBy: SPIFFEID?, event: String, now: Date,
         ca: CertificateAuthority, kind: String
     ) throws(IssuanceError) -> SignedSVID {
         var parameters = parameters
@@ -303,7 +306,7 @@ public struct Issuer: Sendable {
         let record = IssuanceRecord(
             svid: IssuedSVIDRecord(serialNumber: serial, kind: .x509, spiffeID: parameters.spiffeID, entryID: entryID,
                                    requestedBy: requestedBy, issuedAt: now, expiresAt: leaf.notValidAfter,
-                                   publicKeyHash: SHA256Hex.digest(parameters.publicKey.spkiDER),
+                                   publicKeyHash: SHA256Hex.digest(publicKeySPKI ?? parameters.publicKey.spkiDER),
                                    ancestors: lineage.map(ChildLinkCheck.ancestors(of:)) ?? [], issuerKeyID: issuerKeyID),
             audit: AuditEvent(kind: event, actor: requestedBy?.description ?? "server", subject: parameters.spiffeID.description,
                               details: details, time: now))

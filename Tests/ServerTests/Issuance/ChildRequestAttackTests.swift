@@ -1,5 +1,6 @@
 import Attestation
 import Authority
+import Crypto
 import Foundation
 import Lineage
 import SPIFFE
@@ -157,6 +158,33 @@ struct ChildRequestAttackTests {
                 == .permissionDenied("lineage link does not attest the entry's selectors (unix:uid:1000)"))
         #expect(try await Self.x509Refusal(stack, caller: stack.runner, entry: "step", key: key, link: [])
                 == .invalidRequest("the request carries no lineage link: the parent layer must vouch for its child"))
+
+        // The link's key is compared as bytes: the CSR's key in another encoding (compressed
+        // point), a truncated key, garbage, or none at all is not the key of the CSR.
+        var compressed = try Self.honestContent(stack.runner, childID: step, childKey: key)
+        compressed.publicKey = Array(try P256.Signing.PublicKey(derRepresentation: compressed.publicKey).compressedRepresentation)
+        var truncated = try Self.honestContent(stack.runner, childID: step, childKey: key)
+        truncated.publicKey.removeLast()
+        var garbage = try Self.honestContent(stack.runner, childID: step, childKey: key)
+        garbage.publicKey = [0x30, 0x03, 0x02, 0x01, 0x00]
+        let keyless = try Self.honestContent(stack.runner, childID: step, childKey: nil)
+        for content in [compressed, truncated, garbage, keyless] {
+            #expect(try await Self.x509Refusal(stack, caller: stack.runner, entry: "step", key: key, link: try Self.signed(content, by: stack.runner.key))
+                    == .permissionDenied("lineage link key is not the key of the CSR"))
+        }
+    }
+
+    @Test("a JWT-SVID's lineage link carrying a key is refused")
+    func jwtLinkWithAKey() async throws {
+        let stack = try await Self.stack()
+        let step = stack.entries["step"]!
+        let link = try Self.signed(
+            try Self.honestContent(stack.runner, childID: step.spiffeID.description, childKey: try SigningKey(generating: .ecP256), lifetime: 120),
+            by: stack.runner.key)
+        await #expect(throws: IssuanceError.permissionDenied("a JWT-SVID's lineage link must not carry a key")) {
+            _ = try await stack.fixture.issuer.mintJWTSVID(
+                caller: stack.runner.caller, entryID: step.id, requestedID: "", audience: ["a"], linkDER: link)
+        }
     }
 
     @Test("a layer asking for an entry registered under another parent, or a name its wildcard does not grant, is refused")
