@@ -96,6 +96,25 @@ struct CertificateAuthorityTests {
         }
     }
 
+    @Test("the subject key identifier from SPKI bytes is the one swift-certificates derives", arguments: KeyAlgorithm.allCases)
+    func subjectKeyIdentifierFromSPKIBytes(algorithm: KeyAlgorithm) throws {
+        let key = try SigningKey(generating: algorithm).publicKey
+        #expect(try CertificateAuthority.keyIdentifier(ofSPKI: key.spkiDER) == SubjectKeyIdentifier(hash: key))
+        let ca = try CertificateAuthority.createRoot(trustDomain: TestValues.trustDomain)
+        var parameters = X509SVIDParameters(spiffeID: TestValues.workload, publicKey: key)
+        let derived = try ca.issue(parameters)[0]
+        parameters.publicKeySPKI = key.spkiDER
+        let given = try ca.issue(parameters)[0]
+        #expect(try given.extensions.subjectKeyIdentifier == (try derived.extensions.subjectKeyIdentifier))
+        #expect(try given.extensions.subjectKeyIdentifier == SubjectKeyIdentifier(hash: key))
+    }
+
+    @Test func subjectKeyIdentifierRefusesBytesThatAreNotSPKI() {
+        for bytes: [UInt8] in [[], [0x30, 0x00], [0x04, 0x01, 0x00], [0x30, 0x03, 0x02, 0x01, 0x00]] {
+            #expect(throws: (any Error).self) { try CertificateAuthority.keyIdentifier(ofSPKI: bytes) }
+        }
+    }
+
     @Test func signingKeyRefusesUnsupportedPEM() throws {
         let expected = AuthorityError.invalidKey("not a PEM EC P-256, EC P-384 or RSA (≥ 2048 bits) private key")
         #expect(throws: expected) { try SigningKey(pem: "") }

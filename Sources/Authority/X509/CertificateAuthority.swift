@@ -117,7 +117,7 @@ public struct CertificateAuthority: Sendable {
                 Critical(KeyUsage(digitalSignature: true, keyEncipherment: isRSA, keyAgreement: !isRSA))
                 try ExtendedKeyUsage([.serverAuth, .clientAuth])
                 SubjectAlternativeNames(sans)
-                SubjectKeyIdentifier(hash: parameters.publicKey)
+                try parameters.publicKeySPKI.map(Self.keyIdentifier(ofSPKI:)) ?? SubjectKeyIdentifier(hash: parameters.publicKey)
                 AuthorityKeyIdentifier(keyIdentifier: keyIdentifier[...])
             }
             for extraExtension in parameters.extraExtensions {
@@ -143,6 +143,21 @@ public struct CertificateAuthority: Sendable {
         } catch {
             throw .signing(String(describing: error))
         }
+    }
+
+    /// RFC 5280 4.2.1.2 method 1, as `SubjectKeyIdentifier(hash:)` computes it: the SHA-1 of the
+    /// subjectPublicKey BIT STRING's bytes, here taken from SubjectPublicKeyInfo DER.
+    static func keyIdentifier(ofSPKI spki: [UInt8]) throws -> SubjectKeyIdentifier {
+        let node = try DER.parse(spki)
+        guard case .constructed(let children) = node.content else {
+            throw AuthorityError.invalidKey("SubjectPublicKeyInfo is not a SEQUENCE")
+        }
+        var iterator = children.makeIterator()
+        guard iterator.next() != nil, let keyNode = iterator.next(), iterator.next() == nil else {
+            throw AuthorityError.invalidKey("SubjectPublicKeyInfo does not hold an algorithm and a key")
+        }
+        let key = try ASN1BitString(derEncoded: keyNode)
+        return SubjectKeyIdentifier(keyIdentifier: ArraySlice(Insecure.SHA1.hash(data: key.bytes)))
     }
 
     static func isRSA(_ key: Certificate.PublicKey) -> Bool {

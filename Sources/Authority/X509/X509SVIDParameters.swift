@@ -13,6 +13,10 @@ public struct X509SVIDParameters: Sendable {
     /// Extra, non-SPIFFE extensions (for example the lineage extension). They must not repeat
     /// an extension the authority sets itself.
     public var extraExtensions: [Certificate.Extension]
+    /// `publicKey` as SubjectPublicKeyInfo DER, when the caller has it already: the subject key
+    /// identifier is then hashed from these bytes instead of encoding the key again (for an EC
+    /// key, a field inversion). Must be the encoding of `publicKey`.
+    public var publicKeySPKI: [UInt8]?
 
     public init(
         spiffeID: SPIFFEID,

@@ -172,7 +172,8 @@ public struct Issuer: Sendable {
             throw .invalidRequest("\(error)")
         }
         let ttl = Duration.seconds(Int64(link.expiresAt.timeIntervalSince(now).rounded(.down)))
-        let parameters = X509SVIDParameters(spiffeID: childID, publicKey: csr.publicKey, ttl: ttl, dnsNames: entry.dnsNames)
+        var parameters = X509SVIDParameters(spiffeID: childID, publicKey: csr.publicKey, ttl: ttl, dnsNames: entry.dnsNames)
+        parameters.publicKeySPKI = keySPKI
         return try signed(
             parameters, publicKeySPKI: keySPKI, lineage: lineage, entryID: entry.id, requestedBy: caller.spiffeID, event: "svid.issue", now: now,
             ca: ca, kind: "x509")
