@@ -143,6 +143,8 @@ public actor MatryoshkaAgent {
         let diagnostics = TLSDiagnostics()
         var delay = Duration.seconds(1)
         var wasConnected = true
+        // The server's last refusal of this layer's SVID: said once as an error, then quietly.
+        var lastRefusal: String?
         while !Task.isCancelled {
             let (identity, generation) = await feed.current
             try reloader.update(chain: identity.chain, key: identity.key)
@@ -164,20 +166,28 @@ public actor MatryoshkaAgent {
                 await link.disconnected(reconnecting: true)
                 delay = .seconds(1)
                 wasConnected = true
+                lastRefusal = nil
             } catch is Reconnect {
                 await link.disconnected(reconnecting: true)
                 delay = .seconds(1)
                 wasConnected = true
+                lastRefusal = nil
             } catch {
                 await link.disconnected()
                 if Task.isCancelled { return }
                 let reason = diagnostics.failure ?? Self.describe(error)
                 let held = await cache.svidCount
                 if let refusal = error as? RPCError, refusal.code == .permissionDenied {
-                    // Revoked or evicted: the server is reachable but refuses this identity.
-                    logger.warning("the server refuses this layer's SVID; waiting for a new identity", metadata: [
-                        "reason": "\(refusal.message)", "cached_svids": "\(held)",
-                    ])
+                    // Revoked or evicted: the server is reachable but refuses this identity. This
+                    // layer serves nothing until it has a new one: an error, said once per reason.
+                    if refusal.message != lastRefusal {
+                        logger.error("the server refuses this layer's SVID; waiting for a new identity", metadata: [
+                            "reason": "\(refusal.message)", "cached_svids": "\(held)",
+                        ])
+                        lastRefusal = refusal.message
+                    } else {
+                        logger.info("the server still refuses this layer's SVID", metadata: ["retry_in": "\(delay)"])
+                    }
                     // What this layer holds was issued under the refused SVID: stop serving it now.
                     if held > 0 { await cache.discardAll(reason: "this layer's SVID is refused by the server: \(refusal.message)") }
                 } else if wasConnected {
