@@ -38,8 +38,9 @@ struct ChildLinkCheck {
         guard content.spiffeID == childID.description else {
             throw .permissionDenied("lineage link names \(content.spiffeID), the request is for \(childID)")
         }
-        // The agent writes the key exactly as the CSR carries it (SubjectPublicKeyInfo DER), so
-        // the same key has the same bytes.
+        // Both sides are the key's SubjectPublicKeyInfo DER as swift-certificates writes it (the
+        // agent's `spkiDER` of the key it made, the server's of the key it parsed from the CSR), so
+        // the same key has the same bytes whatever point encoding the CSR used.
         guard content.publicKey == childKeySPKI ?? [] else {
             throw .permissionDenied(childKeySPKI == nil ? "a JWT-SVID's lineage link must not carry a key" : "lineage link key is not the key of the CSR")
         }
