@@ -174,9 +174,7 @@ public struct Issuer: Sendable {
         let ttl = Duration.seconds(Int64(link.expiresAt.timeIntervalSince(now).rounded(.down)))
         var parameters = X509SVIDParameters(spiffeID: childID, publicKey: csr.publicKey, ttl: ttl, dnsNames: entry.dnsNames)
         parameters.publicKeySPKI = keySPKI
-        return try signed(
-            parameters, publicKeySPKI: keySPKI, lineage: lineage, entryID: entry.id, requestedBy: caller.spiffeID, event: "svid.issue", now: now,
-            ca: ca, kind: "x509")
+        return try signed(parameters, lineage: lineage, entryID: entry.id, requestedBy: caller.spiffeID, event: "svid.issue", now: now, ca: ca, kind: "x509")
     }
 
     /// Signs a JWT-SVID for a child of `caller`, if the entry and the caller allow every audience
@@ -283,7 +281,7 @@ public struct Issuer: Sendable {
 
     /// Signs an X509-SVID and prepares its record (`kind` is the audit record's `svid_kind`).
     private func signed(
-        _ parameters: X509SVIDParameters, publicKeySPKI: [UInt8]? = nil, lineage: Lineage?, entryID: String?, requestedBy: SPIFFEID?, event: String, now: Date,
+        _ parameters: X509SVIDParameters, lineage: Lineage?, entryID: String?, requestedBy: SPIFFEID?, event: String, now: Date,
         ca: CertificateAuthority, kind: String
     ) throws(IssuanceError) -> SignedSVID {
         var parameters = parameters
@@ -307,7 +305,7 @@ public struct Issuer: Sendable {
         let record = IssuanceRecord(
             svid: IssuedSVIDRecord(serialNumber: serial, kind: .x509, spiffeID: parameters.spiffeID, entryID: entryID,
                                    requestedBy: requestedBy, issuedAt: now, expiresAt: leaf.notValidAfter,
-                                   publicKeyHash: SHA256Hex.digest(publicKeySPKI ?? parameters.publicKey.spkiDER),
+                                   publicKeyHash: SHA256Hex.digest(parameters.publicKeySPKI ?? parameters.publicKey.spkiDER),
                                    ancestors: lineage.map(ChildLinkCheck.ancestors(of:)) ?? [], issuerKeyID: issuerKeyID),
             audit: AuditEvent(kind: event, actor: requestedBy?.description ?? "server", subject: parameters.spiffeID.description,
                               details: details, time: now))
