@@ -28,21 +28,14 @@ public enum AuditChain {
     }
 
     /// The event as canonical JSON, its details already written (``CanonicalJSON/objectOfStrings(_:)``).
-    /// The members in order of their keys: actor, details, kind, subject, time.
     static func canonicalJSON(of event: AuditEvent, detailsJSON: String) -> String {
-        var output = #"{"actor":"#
-        output.reserveCapacity(detailsJSON.utf8.count + event.actor.utf8.count + event.subject.utf8.count + 96)
-        CanonicalJSON.writeString(event.actor, into: &output)
-        output += #","details":"#
-        output += detailsJSON
-        output += #","kind":"#
-        CanonicalJSON.writeString(event.kind, into: &output)
-        output += #","subject":"#
-        CanonicalJSON.writeString(event.subject, into: &output)
-        output += #","time":"#
-        output += String(StoredTime.milliseconds(event.time))
-        output += "}"
-        return output
+        CanonicalJSON.object([
+            "actor": .string(event.actor),
+            "details": .canonical(detailsJSON),
+            "kind": .string(event.kind),
+            "subject": .string(event.subject),
+            "time": .integer(StoredTime.milliseconds(event.time)),
+        ]).text
     }
 
     /// The hash of a record: lower-case hex SHA-256 over its sequence, its event and the previous hash.
@@ -62,7 +55,7 @@ public enum AuditChain {
     /// The record that follows `previous` (or starts the chain when `previous` is nil), with the
     /// event's time taken to the millisecond as it is stored and hashed.
     public static func record(for event: AuditEvent, after previous: AuditRecord?) -> AuditRecord {
-        record(for: event, sequence: (previous?.sequence ?? 0) + 1, previousHash: previous?.hash ?? genesisHash)
+        Prepared(event, after: previous.map { ($0.sequence, $0.hash) }).record
     }
 
     /// The record with this sequence number and previous hash, with the event's time taken to the

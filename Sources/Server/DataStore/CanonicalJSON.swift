@@ -8,6 +8,9 @@ enum CanonicalJSON: Hashable, Sendable {
     case integer(Int64)
     case array([CanonicalJSON])
     case object([String: CanonicalJSON])
+    /// A value already written in canonical form (``objectOfStrings(_:)``'s output), written as is:
+    /// lets text that is needed on its own as well be written once.
+    case canonical(String)
 
     /// A JSON array of strings.
     static func strings(_ values: [String]) -> CanonicalJSON { .array(values.map(CanonicalJSON.string)) }
@@ -33,29 +36,31 @@ enum CanonicalJSON: Hashable, Sendable {
             }
             output += "]"
         case .object(let members):
-            output += "{"
-            let keys = members.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
-            for (index, key) in keys.enumerated() {
-                if index > 0 { output += "," }
-                Self.writeString(key, into: &output)
-                output += ":"
-                members[key]?.write(into: &output)
-            }
-            output += "}"
+            Self.writeObject(members, into: &output) { value, output in value.write(into: &output) }
+        case .canonical(let text):
+            output += text
         }
     }
 
     /// The canonical text of an object whose members are all strings (no intermediate values).
     static func objectOfStrings(_ members: [String: String]) -> String {
-        var output = "{"
+        var output = ""
+        writeObject(members, into: &output) { value, output in writeString(value, into: &output) }
+        return output
+    }
+
+    /// Writes an object: members sorted by the UTF-16 code units of their keys.
+    private static func writeObject<Value>(
+        _ members: [String: Value], into output: inout String, value writeValue: (Value, inout String) -> Void
+    ) {
+        output += "{"
         for (index, key) in members.keys.sorted(by: { $0.utf16.lexicographicallyPrecedes($1.utf16) }).enumerated() {
             if index > 0 { output += "," }
             writeString(key, into: &output)
             output += ":"
-            writeString(members[key] ?? "", into: &output)
+            if let value = members[key] { writeValue(value, &output) }
         }
         output += "}"
-        return output
     }
 
     /// Writes `value` as a JSON string. Runs of characters that need no escaping are appended
