@@ -51,20 +51,13 @@ public struct SigningKey: Sendable {
     /// draw (a signature and its verification). An agent makes a key for every SVID, and `exec`
     /// one per run: issuance end to end (load tool, 5 000 SVIDs, 2026-12-08) was 0.18–0.20× the
     /// raw sign+verify rate with swift-crypto's default keys, 0.22–0.24× with its keys that need
-    /// not be compact-representable, and is 0.24–0.28× with these. A key that did not match its public half would still be caught:
-    /// the server verifies the CSR it signs.
+    /// not be compact-representable, and is 0.24–0.28× with these. A key that did not match its
+    /// public half would still be caught: the server verifies the CSR it signs.
     static func ecKey<Key>(scalarBytes: Int, _ make: ([UInt8]) throws -> Key) throws(AuthorityError) -> Key {
-        var generator = SystemRandomNumberGenerator()
         var scalar = [UInt8](repeating: 0, count: scalarBytes)
         defer { scalar.withUnsafeMutableBytes { buffer in _ = buffer.initializeMemory(as: UInt8.self, repeating: 0) } }
         for _ in 0..<16 {
-            scalar.withUnsafeMutableBytes { buffer in
-                for offset in stride(from: 0, to: buffer.count, by: 8) {
-                    withUnsafeBytes(of: generator.next() as UInt64) { random in
-                        for index in 0..<min(8, buffer.count - offset) { buffer[offset + index] = random[index] }
-                    }
-                }
-            }
+            SecureRandom.fill(&scalar)
             if let key = try? make(scalar) { return key }
         }
         throw .keyGeneration("no valid EC private key in 16 draws from the system random number generator")

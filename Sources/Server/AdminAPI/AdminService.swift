@@ -196,8 +196,7 @@ struct AdminService: Matryoshka_V1_Admin.SimpleServiceProtocol {
     }
 
     static func randomHex(bytes count: Int) -> String {
-        var generator = SystemRandomNumberGenerator()
-        return Hex.encode((0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+        Hex.encode(SecureRandom.bytes(count))
     }
 }
 

@@ -81,7 +81,7 @@ public struct TPMAttestor: NodeReattestor {
         }
 
         // 2. Credential activation: the AK is in the TPM that holds the EK.
-        let secret = Self.randomBytes(32)
+        let secret = SecureRandom.bytes(32)
         let credential: CredentialChallenge
         do {
             credential = try CredentialActivation.makeCredential(ekPublic: ek, objectName: ak.name, secret: secret)
@@ -161,7 +161,7 @@ public struct TPMAttestor: NodeReattestor {
     static func quote(
         ak: TPMPublicArea, agentKey: Certificate.PublicKey, pcrs: [Int], policy: PCRPolicy?, challenger: any NodeChallenger
     ) async throws(NodeAttestationError) -> (TPMNodeAttestation.QuoteAnswer, [UInt8], VerifiedQuote) {
-        let nonce = randomBytes(32)
+        let nonce = SecureRandom.bytes(32)
         let expectedExtraData: [UInt8]
         do {
             expectedExtraData = try QuoteBinding.extraData(nonce: nonce, agentKey: agentKey)
@@ -223,11 +223,6 @@ public struct TPMAttestor: NodeReattestor {
         } catch {
             throw NodeAttestationError("malformed \(what) public area: \(error)")
         }
-    }
-
-    static func randomBytes(_ count: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
     }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {

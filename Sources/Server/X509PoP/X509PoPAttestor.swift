@@ -169,8 +169,7 @@ public struct X509PoPAttestor: NodeReattestor {
         guard let scheme = X509PoPSignatureScheme(key: leaf.publicKey) else {
             throw NodeAttestationError("x509pop: the node certificate's key type (\(leaf.publicKey)) cannot sign proofs")
         }
-        var generator = SystemRandomNumberGenerator()
-        let nonce = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        let nonce = SecureRandom.bytes(32)
         let reply = try await challenger.challenge(X509PoPNodeAttestation.encode(X509PoPNodeAttestation.Challenge(nonce: nonce, signatureScheme: scheme)))
         let answer = try X509PoPNodeAttestation.decode(X509PoPNodeAttestation.Answer.self, from: reply, what: "proof")
         try X509PoPProof.verify(answer, nonce: nonce, agentKey: agentKey, nodeKey: leaf.publicKey, scheme: scheme)
